@@ -1,0 +1,209 @@
+/**
+ * The read path: request -> cached plan -> entity keys (deduplicated) -> one store read ->
+ * columns with statuses. Protocol-neutral: HTTP and gRPC both call `get()` and render the result.
+ */
+import { PlatterError } from '../errors.js';
+import type { EntityKeyVersion, EntityScalar } from '../encoding/entity-key.js';
+import { decodeTimestamp } from '../encoding/timestamp.js';
+import { isNullValue } from '../encoding/value-json.js';
+import type { RegistryCache } from '../registry/registry-cache.js';
+import type { OnlineReader, ReadBatch, Row } from '../online/types.js';
+import { Planner, type Plan } from './plan.js';
+import { toEntityScalar } from './entity-values.js';
+import {
+  FieldStatus,
+  type EntityColumn,
+  type FeatureColumn,
+  type OnlineFeaturesRequest,
+  type OnlineFeaturesResult,
+} from './types.js';
+
+export interface ServingOptions {
+  readonly entityKeySerializationVersion: EntityKeyVersion;
+  readonly maxEntityRows: number;
+  /** 'flag': stale values are returned with OUTSIDE_MAX_AGE; 'null': they are nulled too. */
+  readonly ttlPolicy: 'flag' | 'null';
+  /** Clock in epoch milliseconds (injectable so TTL behaviour is testable). */
+  readonly now?: () => number;
+}
+
+const DUMMY_VALUES: readonly EntityScalar[] = [{ type: 2, value: '' }];
+
+export class OnlineFeatureService {
+  readonly #registry: RegistryCache;
+  readonly #reader: OnlineReader;
+  readonly #opts: ServingOptions;
+  #planner: Planner | null = null;
+
+  constructor(registry: RegistryCache, reader: OnlineReader, opts: ServingOptions) {
+    this.#registry = registry;
+    this.#reader = reader;
+    this.#opts = opts;
+  }
+
+  #plannerFor(): Planner {
+    const index = this.#registry.current();
+    let p = this.#planner;
+    if (p === null || p.index !== index) {
+      p = new Planner(index, this.#reader, this.#opts.entityKeySerializationVersion);
+      this.#planner = p;
+    }
+    return p;
+  }
+
+  /** Resolve a request without reading (validation and `metadata.feature_names`). */
+  plan(req: OnlineFeaturesRequest): Plan {
+    const useService = req.featureService !== null && req.featureService !== '';
+    if (!useService && (req.features === null || req.features.length === 0)) {
+      throw new PlatterError('EMPTY_REQUEST', 'no features requested: send `features` (["view:feature", ...]) or `feature_service`');
+    }
+    return this.#plannerFor().plan(useService ? null : req.features, useService ? req.featureService : null, req.fullFeatureNames, [
+      ...req.entities.keys(),
+    ]);
+  }
+
+  async get(req: OnlineFeaturesRequest): Promise<OnlineFeaturesResult> {
+    const plan = this.plan(req);
+    const rowCount = this.#rowCount(req, plan);
+
+    // Entity keys per group, deduplicated: rowToKey[g][row] -> index into keys[g].
+    const converted = new Map<string, EntityScalar[]>();
+    const column = (name: string, type: number): EntityScalar[] => {
+      const id = `${name}\u0000${type}`;
+      let c = converted.get(id);
+      if (c === undefined) {
+        const raw = req.entities.get(name)!;
+        c = new Array(rowCount);
+        for (let r = 0; r < rowCount; r++) c[r] = toEntityScalar(name, r, type as never, raw[r]);
+        converted.set(id, c);
+      }
+      return c;
+    };
+
+    const batches: ReadBatch[] = [];
+    const rowToKey: Int32Array[] = [];
+    const suffix = this.#reader.keySuffix;
+    for (const g of plan.groups) {
+      const map = new Int32Array(rowCount);
+      const keys: Buffer[] = [];
+      if (g.dummy) {
+        keys.push(g.encoder.encode(DUMMY_VALUES, suffix));
+      } else {
+        const cols = g.joinKeys.map((j) => column(j.column!, j.valueType));
+        const seen = new Map<string, number>();
+        const values: EntityScalar[] = new Array(cols.length);
+        for (let r = 0; r < rowCount; r++) {
+          for (let c = 0; c < cols.length; c++) values[c] = cols[c]![r]!;
+          const key = g.encoder.encode(values, suffix);
+          const id = key.toString('latin1');
+          let k = seen.get(id);
+          if (k === undefined) {
+            k = keys.length;
+            seen.set(id, k);
+            keys.push(key);
+          }
+          map[r] = k;
+        }
+      }
+      rowToKey.push(map);
+      batches.push({ layout: g.layout, prepared: g.prepared, keys });
+    }
+
+    const rows = await this.#reader.read(batches);
+    const nowSeconds = Math.floor((this.#opts.now?.() ?? Date.now()) / 1000);
+    return {
+      featureNames: plan.featureNames,
+      rowCount,
+      entityColumns: plan.entityColumns.map(
+        (c): EntityColumn => ({ name: c.name, valueType: c.valueType, values: column(c.name, c.valueType) }),
+      ),
+      featureColumns: this.#columns(plan, rows, rowToKey, rowCount, nowSeconds),
+    };
+  }
+
+  #rowCount(req: OnlineFeaturesRequest, plan: Plan): number {
+    let n = -1;
+    let first = '';
+    const check = (name: string, values: readonly unknown[]) => {
+      if (!Array.isArray(values)) {
+        throw new PlatterError('INVALID_ARGUMENT', `entities.${name} must be a list of values`);
+      }
+      if (n < 0) {
+        n = values.length;
+        first = name;
+      } else if (values.length !== n) {
+        throw new PlatterError(
+          'ENTITY_COLUMNS_MISMATCH',
+          `entity columns must all have the same length: '${first}' has ${n} values but '${name}' has ${values.length}`,
+        );
+      }
+    };
+    for (const [name, values] of req.entities) check(name, values);
+    if (req.requestContext) for (const [name, values] of req.requestContext) check(name, values);
+    if (n < 0) {
+      // Only entity-less views were requested: Feast reads one dummy row.
+      if (plan.groups.every((g) => g.dummy)) return 1;
+      throw new PlatterError('EMPTY_REQUEST', 'entities is empty: send at least one join key column');
+    }
+    if (n === 0) throw new PlatterError('EMPTY_REQUEST', 'entity columns are empty: send at least one entity row');
+    if (n > this.#opts.maxEntityRows) {
+      throw new PlatterError(
+        'TOO_MANY_ENTITY_ROWS',
+        `request has ${n} entity rows; the limit is ${this.#opts.maxEntityRows} (platter.max_entity_rows); split the request`,
+      );
+    }
+    return n;
+  }
+
+  /**
+   * Status precedence (DESIGN.md §8): NOT_FOUND (no `_ts` for the view, or the field itself is
+   * absent) > NULL_VALUE (empty Value or null_val) > OUTSIDE_MAX_AGE (now - event > ttl, whole
+   * seconds as Feast's Go server; ttl 0 never expires) > PRESENT.
+   */
+  #columns(plan: Plan, rows: Row[][], rowToKey: Int32Array[], rowCount: number, nowSeconds: number): FeatureColumn[] {
+    // Decode each (group, key, view) timestamp once.
+    const tsCache: ({ seconds: number; nanos: number } | null | undefined)[][][] = plan.groups.map((g, gi) =>
+      rows[gi]!.map(() => new Array(g.layout.views.length)),
+    );
+    const nullStale = this.#opts.ttlPolicy === 'null';
+    return plan.features.map((f): FeatureColumn => {
+      const values: (Buffer | null)[] = new Array(rowCount);
+      const statuses = new Uint8Array(rowCount);
+      const tsSeconds = new Float64Array(rowCount);
+      const tsNanos = new Uint32Array(rowCount);
+      const groupRows = rows[f.group]!;
+      const map = rowToKey[f.group]!;
+      const groupTs = tsCache[f.group]!;
+      for (let r = 0; r < rowCount; r++) {
+        const k = map[r]!;
+        const row = groupRows[k]!;
+        const cache = groupTs[k]!;
+        let ts = cache[f.viewInGroup];
+        if (ts === undefined) {
+          const cell = row[f.tsSlot];
+          ts = cell && cell.length > 0 ? decodeTimestamp(cell) : cell ? { seconds: 0, nanos: 0 } : null;
+          cache[f.viewInGroup] = ts;
+        }
+        const cell = row[f.slot] ?? null;
+        if (ts === null || cell === null) {
+          values[r] = null;
+          statuses[r] = FieldStatus.NOT_FOUND;
+          continue;
+        }
+        tsSeconds[r] = ts.seconds;
+        tsNanos[r] = ts.nanos;
+        if (isNullValue(cell, 0, cell.length)) {
+          values[r] = null;
+          statuses[r] = FieldStatus.NULL_VALUE;
+        } else if (f.ttlSeconds > 0 && nowSeconds - ts.seconds > f.ttlSeconds) {
+          values[r] = nullStale ? null : cell;
+          statuses[r] = FieldStatus.OUTSIDE_MAX_AGE;
+        } else {
+          values[r] = cell;
+          statuses[r] = FieldStatus.PRESENT;
+        }
+      }
+      return { name: f.name, values, statuses, tsSeconds, tsNanos };
+    });
+  }
+}
