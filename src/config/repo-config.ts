@@ -44,7 +44,7 @@ export interface SqlConnection {
   readonly dbapi?: string;
   /** Percent-decoded, as SQLAlchemy decodes it. */
   readonly user?: string;
-  /** Percent-decoded, as SQLAlchemy decodes it. */
+  /** Percent-decoded, as SQLAlchemy decodes it. A secret: never log a RepoConfig whole. */
   readonly password?: string;
   readonly host?: string;
   readonly port?: number;
@@ -101,6 +101,7 @@ export interface RedisHost {
 export interface RedisConnection {
   /** Every `host:port` part in order; single-node Redis uses the first (as Feast does). */
   readonly hosts: readonly RedisHost[];
+  /** A secret: never log a RepoConfig whole. */
   readonly password?: string;
   readonly username?: string;
   readonly db?: number;

@@ -64,20 +64,24 @@ function utf8Key(k: string): Buffer {
 /** Bytes of the value payload (validates the value; strings are measured, not encoded). */
 function payloadLength(joinKey: string, s: EntityScalar, version: EntityKeyVersion): number {
   if (s === null || typeof s !== 'object') throw invalid(joinKey, s, 'is not an entity value');
-  const v = s.value;
   switch (s.type) {
-    case 2:
+    case 2: {
+      const v = s.value;
       if (typeof v !== 'string') throw invalid(joinKey, v, 'is not a string (STRING join key)');
       if (v.length < 64 && isAscii(v)) return v.length;
       // Python's str.encode('utf8') raises on lone surrogates (a JSON "\ud800" escape gives one)
       if (hasLoneSurrogate(v)) throw invalid(joinKey, v, 'contains a lone UTF-16 surrogate');
       return Buffer.byteLength(v, 'utf8');
-    case 3:
+    }
+    case 3: {
+      const v = s.value;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
         throw invalid(joinKey, v, 'does not fit INT32');
       }
       return 4;
-    case 4:
+    }
+    case 4: {
+      const v = s.value;
       checkInt64(joinKey, v, 'INT64');
       if (version === 1) {
         if (v < -2147483648 || v > 2147483647) {
@@ -86,16 +90,19 @@ function payloadLength(joinKey: string, s: EntityScalar, version: EntityKeyVersi
         return 4;
       }
       return 8;
+    }
     case 8:
-      checkInt64(joinKey, v, 'UNIX_TIMESTAMP');
+      checkInt64(joinKey, s.value, 'UNIX_TIMESTAMP');
       return 8;
-    case 1:
+    case 1: {
+      const v = s.value;
       if (!(v instanceof Uint8Array)) throw invalid(joinKey, v, 'is not a byte array (BYTES join key)');
       return v.length;
+    }
     default:
       throw invalid(
         joinKey,
-        v,
+        (s as { value: unknown }).value,
         `has type ${(s as { type: unknown }).type}, which Feast cannot use in an entity key (only BYTES, STRING, INT32, INT64, UNIX_TIMESTAMP)`,
       );
   }

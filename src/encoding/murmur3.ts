@@ -26,20 +26,16 @@ export function murmur3x86_32(data: Uint8Array, seed = 0): number {
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
 
-  let k = 0;
-  switch (len & 3) {
-    case 3:
-      k ^= data[i + 2]! << 16;
-    // falls through
-    case 2:
-      k ^= data[i + 1]! << 8;
-    // falls through
-    case 1:
-      k ^= data[i]!;
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, C2);
-      h ^= k;
+  const tail = len & 3;
+  if (tail !== 0) {
+    let k = 0;
+    if (tail === 3) k ^= data[i + 2]! << 16;
+    if (tail >= 2) k ^= data[i + 1]! << 8;
+    k ^= data[i]!;
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
   }
 
   h ^= len;
