@@ -208,7 +208,9 @@ export function createEntityKeyEncoder(joinKeys: readonly string[], version: Ent
       size += len;
     }
     const out = Buffer.allocUnsafe(size);
-    out.set(header, 0);
+    // byte loops: TypedArray#set is a native call that costs more than copying a short header
+    if (headerLen <= 64) for (let i = 0; i < headerLen; i++) out[i] = header[i]!;
+    else out.set(header, 0);
     let pos = headerLen;
     for (let j = 0; j < n; j++) {
       const s = values[permArr[j]!]!;
@@ -237,7 +239,11 @@ export function createEntityKeyEncoder(joinKeys: readonly string[], version: Ent
       }
       pos += len;
     }
-    if (suffix !== undefined) out.set(suffix, pos);
+    if (suffix !== undefined) {
+      const sl = suffix.length;
+      if (sl <= 64) for (let i = 0; i < sl; i++) out[pos + i] = suffix[i]!;
+      else out.set(suffix, pos);
+    }
     return out;
   }
 

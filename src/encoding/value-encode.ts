@@ -53,9 +53,10 @@ export function encodeValue(type: ValueTypeNumber, v: unknown): Buffer {
   if (v === null || v === undefined) return Buffer.alloc(0);
   const obj = valueObject(type, v, 'value');
   const t = protoType('feast.types.Value');
-  const err = t.verify(obj);
+  const msg = t.fromObject(obj);
+  const err = t.verify(msg);
   if (err !== null) throw new PlatterError('INTERNAL', `encodeValue built an invalid Value: ${err}`);
-  const bytes = t.encode(t.fromObject(obj)).finish();
+  const bytes = t.encode(msg).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 

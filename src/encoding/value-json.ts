@@ -314,23 +314,46 @@ function hasHighBit(s: number, e: number): boolean {
   return false;
 }
 
+// Buffer#toString(enc, s, e) goes through argument checks and a wrapper that cost more than the
+// copy for short strings; the per-encoding slice methods it ends in are on Buffer.prototype
+// (undocumented but present in every Node release). Fall back to toString if they ever go.
+type Slicer = (this: Buffer, start: number, end: number) => string;
+const proto = Buffer.prototype as unknown as Record<string, Slicer | undefined>;
+const latin1Slice: Slicer =
+  proto['latin1Slice'] ?? function (this: Buffer, s: number, e: number) { return this.toString('latin1', s, e); };
+const utf8Slice: Slicer =
+  proto['utf8Slice'] ?? function (this: Buffer, s: number, e: number) { return this.toString('utf8', s, e); };
+const base64Slice: Slicer =
+  proto['base64Slice'] ?? function (this: Buffer, s: number, e: number) { return this.toString('base64', s, e); };
+
 /** UTF-8 text of B[s, e), validated (protobuf strings must be valid UTF-8). */
 function utf8At(s: number, e: number): string {
-  if (hasHighBit(s, e) && !isUtf8(B.subarray(s, e))) fail('string is not valid UTF-8');
-  return B.toString('utf8', s, e);
+  if (!hasHighBit(s, e)) return s === e ? '' : latin1Slice.call(B, s, e);
+  if (!isUtf8(B.subarray(s, e))) fail('string is not valid UTF-8');
+  return utf8Slice.call(B, s, e);
 }
 
 /** JSON string literal of the UTF-8 string B[s, e). */
 function stringJsonAt(s: number, e: number): string {
+  if (e - s <= 12) {
+    // short ASCII: building the string in JS beats a native slice call
+    let r = '"';
+    for (let i = s; i < e; i++) {
+      const c = B[i]!;
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) return JSON.stringify(utf8At(s, e));
+      r += String.fromCharCode(c);
+    }
+    return r + '"';
+  }
   for (let i = s; i < e; i++) {
     const c = B[i]!;
     if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) return JSON.stringify(utf8At(s, e));
   }
-  return '"' + B.toString('latin1', s, e) + '"';
+  return s === e ? '""' : '"' + latin1Slice.call(B, s, e) + '"';
 }
 
 function bytesJsonAt(s: number, e: number): string {
-  return s === e ? '""' : '"' + B.toString('base64', s, e) + '"';
+  return s === e ? '""' : '"' + base64Slice.call(B, s, e) + '"';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -714,7 +737,7 @@ function decodeValueRanges(ranges: readonly number[]): DecodedValue {
         sub = [];
       } else {
         const fe = readLenEnd(end);
-        const isMessage = LIST_ELEM[f] !== undefined || f === 20 || f === 21 || f === 34 || f === 35 || f >= 42 && f !== 44;
+        const isMessage = LIST_ELEM[f] !== undefined || f === 20 || f === 21 || f === 34 || f === 35 || (f >= 42 && f !== 44);
         if (field !== f || !isMessage) sub = [];
         sub.push(P, fe);
         field = f;

@@ -24,7 +24,8 @@ export async function startServe(repo: string, env?: Record<string, string | und
     async post(path: string, body: unknown) {
       const res = await fetch(url + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // No keep-alive: an idle pooled socket keeps the test process alive ~4 s after close().
+        headers: { 'content-type': 'application/json', connection: 'close' },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();

@@ -1,0 +1,58 @@
+/**
+ * CPU accounting for a run: the server child from /proc/<pid>/stat (utime + stime, every thread
+ * of the process: main loop, libuv pool, GC), this process from process.cpuUsage(), and Redis
+ * from `INFO cpu`. Each is sampled right before and right after the measured window.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let clkTck: number | null = null;
+
+function ticksPerSecond(): number {
+  if (clkTck === null) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/** CPU time (user + system) a process has used so far, in microseconds; null where /proc is missing. */
+export function procCpuMicros(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 (utime) and 15 (stime) of proc(5), counted from 1: indexes 11 and 12 after field 2.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / ticksPerSecond();
+}
+
+/** Resident set size of a process in MiB; null where /proc is missing. */
+export function procRssMiB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+export function selfCpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+/** Redis's own CPU (used_cpu_user + used_cpu_sys) in microseconds, from an `INFO cpu` reply. */
+export function redisCpuMicros(info: string): number | null {
+  const user = /^used_cpu_user:([\d.]+)/m.exec(info);
+  const sys = /^used_cpu_sys:([\d.]+)/m.exec(info);
+  if (!user || !sys) return null;
+  return (Number(user[1]) + Number(sys[1])) * 1e6;
+}

@@ -1,0 +1,94 @@
+/**
+ * Runs `platter serve` (the built CLI, bin/platter.js -> dist/) as a child process on free ports,
+ * waits for GET /health to answer 200, and stops it with SIGTERM. The child's pid is what the
+ * CPU accounting reads; its log is kept (last 200 lines) for error messages.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServerProcess {
+  readonly pid: number;
+  readonly httpUrl: string;
+  readonly grpcAddress: string;
+  /** The child's recent stdout/stderr lines. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly repoDir: string;
+  /** Extra environment for the server (e.g. PLATTER_LOG_LEVEL). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Node flags for the server process, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (not allowed in NODE_OPTIONS). */
+  readonly nodeArgs?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+export async function startServer(opts: StartOptions): Promise<ServerProcess> {
+  const cli = `${REPO_ROOT}bin/platter.js`;
+  if (!existsSync(`${REPO_ROOT}dist/cli/platter.js`)) {
+    throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does)');
+  }
+  const port = await freePort();
+  const grpcPort = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), cli, 'serve', '--repo', opts.repoDir, '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort)],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PLATTER_LOG_LEVEL: 'warn', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(l);
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? `code ${code}`}`;
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const server: ServerProcess = {
+    pid: child.pid!,
+    httpUrl,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
+    log: () => lines.join('\n'),
+    stop: async () => {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new Error(`platter serve ${exited} before it was ready:\n${server.log()}`);
+    try {
+      const res = await fetch(`${httpUrl}/health`);
+      const text = await res.text();
+      if (res.status === 200) return server;
+      last = `${res.status} ${text}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await server.stop();
+  throw new Error(`platter serve did not become healthy (${last}):\n${server.log()}`);
+}

@@ -1,0 +1,49 @@
+/** Shapes shared by the load generators (http.ts, grpc.ts, redis-ceiling.ts) and the runner. */
+import type { Settings } from './settings.js';
+import type { LatencyRecorder } from './latency.js';
+import type { RedisTarget } from './redis.js';
+import type { ServerProcess } from './server.js';
+import type { Workload } from '../workloads.js';
+
+/** What one load window produced, before CPU accounting. */
+export interface RawLoad {
+  /** Requests answered successfully inside the window. */
+  readonly ok: number;
+  /** Failed requests (transport errors, non-2xx, gRPC errors). */
+  readonly errors: number;
+  readonly elapsedMs: number;
+  readonly latency: LatencyRecorder;
+  /** Response bytes received for the successful requests (see README: what each target counts). */
+  readonly bytes: number;
+}
+
+export interface BenchContext {
+  readonly settings: Settings;
+  /** The `platter serve` child (the Redis ceiling does not talk to it, but it runs throughout). */
+  readonly server: ServerProcess;
+  readonly redis: RedisTarget;
+  readonly project: string;
+  /** The temp feature repo (feature_store.yaml + registry) the server serves. */
+  readonly repoDir: string;
+  /** Seeded ids are 1..entities. */
+  readonly entities: number;
+  /** `eventSeconds(base, id)` gives each seeded row's event time. */
+  readonly baseSeconds: number;
+}
+
+/** A load generator prepared for one workload. */
+export interface PreparedLoad {
+  /** Send a few requests and compare them with what was seeded; throws with the first difference. */
+  check(): Promise<void>;
+  /** Closed-loop load for `ms` milliseconds at the configured concurrency. */
+  run(ms: number): Promise<RawLoad>;
+  close(): Promise<void>;
+}
+
+export interface Target {
+  /** Column "transport" of the table: http, grpc, redis-ceiling, ... */
+  readonly name: string;
+  /** Whether the server's CPU is the one that matters for this row. */
+  readonly usesServer: boolean;
+  prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad>;
+}
