@@ -21,6 +21,7 @@ export async function postJson(url: string, body: string): Promise<{ status: num
 export const httpTarget: Target = {
   name: 'http',
   usesServer: true,
+  byDefault: true,
   async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
     const base = ctx.server.httpUrl;
     const bodies = pool.map((ids) => httpBody(w, ids));

@@ -21,8 +21,8 @@ const split = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')
 if (values.help || values.list) {
   console.log('Workloads (* = run by default):');
   for (const w of WORKLOADS) console.log(`  ${w.byDefault ? '*' : ' '} ${w.name.padEnd(8)} ${w.description}`);
-  console.log(`Transports: ${TARGETS.map((t) => t.name).join(', ')}`);
-  console.log('Usage: npm run bench -- [--workload 1x10,100x10 | all] [--transport http,grpc,redis-ceiling]');
+  console.log(`Transports (* = run by default): ${TARGETS.map((t) => `${t.byDefault ? '*' : ''}${t.name}`).join(', ')}`);
+  console.log('Usage: npm run bench -- [--workload 1x10,100x10 | all] [--transport http,grpc,... | all]');
 } else {
   process.exitCode = await runBench({ workloads: split(values.workload), transports: split(values.transport) });
 }

@@ -13,6 +13,7 @@ import { redisHashField, redisTimestampField } from '../src/encoding/redis-layou
 import { encodeTimestamp } from '../src/encoding/timestamp.js';
 import { encodeValue } from '../src/encoding/value-encode.js';
 import { loadRepoConfig } from '../src/config/load.js';
+import { Redis } from 'ioredis';
 import { openRedis, waitReady, type RedisClient } from '../src/online/redis/connect.js';
 import { CheckFailure } from './lib/check.js';
 import { closedLoop } from './lib/closed-loop.js';
@@ -51,14 +52,30 @@ function keysFor(ids: readonly number[], project: string): Buffer[] {
   return keys;
 }
 
-async function openLikeServe(repoDir: string): Promise<RedisClient> {
+/** A client opened exactly as `platter serve` opens its reader's (src/online/redis/connect.ts), optionally auto-pipelined. */
+async function openLikeServe(repoDir: string, autoPipeline: boolean): Promise<RedisClient> {
   const cfg = loadRepoConfig(repoDir);
   const store = cfg.onlineStore;
   if (store?.type !== 'redis') throw new Error(`${cfg.configPath}: the bench needs a redis online store`);
-  const client = openRedis(
-    { redisType: store.redisType, ...store.connection },
-    { commandTimeoutMs: cfg.platter.onlineStoreTimeoutMs, connectionName: 'platter-bench-ceiling' },
-  );
+  const opts = { commandTimeoutMs: cfg.platter.onlineStoreTimeoutMs, connectionName: 'platter-bench-ceiling' };
+  let client: RedisClient;
+  if (autoPipeline) {
+    const host = store.connection.hosts[0] ?? { host: 'localhost', port: 6379 };
+    client = new Redis({
+      host: host.host,
+      port: host.port,
+      db: store.connection.db ?? 0,
+      ...(store.connection.password !== undefined ? { password: store.connection.password } : {}),
+      ...(store.connection.username !== undefined ? { username: store.connection.username } : {}),
+      commandTimeout: opts.commandTimeoutMs,
+      connectionName: opts.connectionName,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+    });
+  } else {
+    client = openRedis({ redisType: store.redisType, ...store.connection }, opts);
+  }
   client.on('error', () => undefined);
   await waitReady(client, 5000);
   return client;
@@ -75,51 +92,68 @@ async function hmgetPipeline(client: RedisClient, keys: readonly Buffer[], field
   });
 }
 
-export const redisCeilingTarget: Target = {
-  name: 'redis-ceiling',
-  usesServer: false,
-  async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
-    const layout = slots(w);
-    const fields = layout.map((s) => s.field);
-    const requests = pool.map((ids) => keysFor(ids, ctx.project));
-    const client = await openLikeServe(ctx.repoDir);
-    const n = requests.length;
-    return {
-      async check() {
-        const ids = [...new Set(checkIds(w, ctx.entities))];
-        const rows = await hmgetPipeline(client, keysFor(ids, ctx.project), fields);
-        ids.forEach((id, r) => {
-          const seeded = id <= ctx.entities;
-          layout.forEach((s, i) => {
-            const cell = rows[r]![i] ?? null;
-            const what = `redis-ceiling: workload ${w.name}: id ${id}, field ${s.feature ? `${s.view}:${s.feature.name}` : `_ts:${s.view}`}`;
-            if (!seeded) {
-              if (cell !== null) throw new CheckFailure(`${what}: expected no value (never seeded), got ${cell.length} bytes`);
-              return;
-            }
-            const want = s.feature
-              ? encodeValue(ValueType[s.feature.valueType], seedValue(s.feature, id))
-              : encodeTimestamp(eventSeconds(ctx.baseSeconds, id), 0);
-            if (cell === null || !cell.equals(want)) {
-              throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
-            }
+/** Every HMGET of a request as its own command on an auto-pipelined client (ioredis batches a tick's commands). */
+async function hmgetAutoPipelined(client: RedisClient, keys: readonly Buffer[], fields: readonly Buffer[]): Promise<(Buffer | null)[][]> {
+  return Promise.all(keys.map((k) => client.hmgetBuffer(k, ...fields)));
+}
+
+function makeCeilingTarget(name: string, autoPipeline: boolean, byDefault: boolean): Target {
+  const read = autoPipeline ? hmgetAutoPipelined : hmgetPipeline;
+  return {
+    name,
+    usesServer: false,
+    byDefault,
+    async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
+      const layout = slots(w);
+      const fields = layout.map((s) => s.field);
+      const requests = pool.map((ids) => keysFor(ids, ctx.project));
+      const client = await openLikeServe(ctx.repoDir, autoPipeline);
+      const n = requests.length;
+      return {
+        async check() {
+          const ids = [...new Set(checkIds(w, ctx.entities))];
+          const rows = await read(client, keysFor(ids, ctx.project), fields);
+          ids.forEach((id, r) => {
+            const seeded = id <= ctx.entities;
+            layout.forEach((s, i) => {
+              const cell = rows[r]![i] ?? null;
+              const what = `${name}: workload ${w.name}: id ${id}, field ${s.feature ? `${s.view}:${s.feature.name}` : `_ts:${s.view}`}`;
+              if (!seeded) {
+                if (cell !== null) throw new CheckFailure(`${what}: expected no value (never seeded), got ${cell.length} bytes`);
+                return;
+              }
+              const want = s.feature
+                ? encodeValue(ValueType[s.feature.valueType], seedValue(s.feature, id))
+                : encodeTimestamp(eventSeconds(ctx.baseSeconds, id), 0);
+              if (cell === null || !cell.equals(want)) {
+                throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
+              }
+            });
           });
-        });
-      },
-      run: (ms) =>
-        closedLoop(
-          async (seq) => {
-            const rows = await hmgetPipeline(client, requests[seq % n]!, fields);
-            let bytes = 0;
-            for (const row of rows) for (const cell of row) if (cell !== null) bytes += cell.length;
-            return bytes;
-          },
-          ctx.settings.connections,
-          ms,
-        ),
-      close: async () => {
-        client.disconnect();
-      },
-    };
-  },
-};
+        },
+        run: (ms) =>
+          closedLoop(
+            async (seq) => {
+              const rows = await read(client, requests[seq % n]!, fields);
+              let bytes = 0;
+              for (const row of rows) for (const cell of row) if (cell !== null) bytes += cell.length;
+              return bytes;
+            },
+            ctx.settings.connections,
+            ms,
+          ),
+        close: async () => {
+          client.disconnect();
+        },
+      };
+    },
+  };
+}
+
+/** One pipeline per request, as the server reads today. */
+export const redisCeilingTarget: Target = makeCeilingTarget('redis-ceiling', false, true);
+/**
+ * The same HMGETs as separate commands on an auto-pipelined client, so concurrent requests share
+ * socket writes and reads (DESIGN.md §3 step 4 asks which is faster). Opt-in: --transport redis-autopipe.
+ */
+export const redisAutopipeTarget: Target = makeCeilingTarget('redis-autopipe', true, false);

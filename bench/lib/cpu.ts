@@ -56,3 +56,17 @@ export function redisCpuMicros(info: string): number | null {
   if (!user || !sys) return null;
   return (Number(user[1]) + Number(sys[1])) * 1e6;
 }
+
+/** CPU time every core of the machine has spent busy (not idle/iowait), in microseconds; null without /proc. */
+export function machineBusyMicros(): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return null;
+  }
+  const line = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user/nice)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line;
+  return ((user + nice + system + irq + softirq + steal) * 1e6) / ticksPerSecond();
+}

@@ -14,6 +14,8 @@ export interface RedisTarget {
   readonly db: number;
   /** How it was found: 'REDIS_URL', 'default' (127.0.0.1:6379) or 'private'. */
   readonly origin: 'REDIS_URL' | 'default' | 'private';
+  /** Runs on this machine (its CPU is subtracted from the background CPU). */
+  readonly local: boolean;
   /** Feast's `online_store.connection_string` for it. */
   readonly connectionString: string;
   stop(): Promise<void>;
@@ -46,6 +48,7 @@ function target(host: string, port: number, password: string | null, db: number,
     password,
     db,
     origin,
+    local: host === '127.0.0.1' || host === 'localhost' || host === '::1',
     connectionString: parts.join(','),
     stop: async () => {
       if (!child || child.exitCode !== null) return;

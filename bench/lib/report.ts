@@ -34,6 +34,11 @@ export interface ResultRow {
   /** Mean response bytes per request (see README for what each transport counts). */
   readonly respBytes: number;
   readonly serverRssMiB: number | null;
+  /**
+   * Cores other processes kept busy during the window (machine busy time minus server, bench
+   * process and a local Redis). Above ~0.2 on a small machine the row is contaminated.
+   */
+  readonly backgroundCores: number | null;
 }
 
 export interface RunInfo {
@@ -74,7 +79,7 @@ const fmt = (v: number | null, digits = 0): string =>
   v === null || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function renderTable(rows: readonly ResultRow[]): string {
-  const head = ['workload', 'transport', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU µs/req', 'srv cores', 'cli CPU µs/req', 'redis CPU µs/req', 'resp bytes', 'errors'];
+  const head = ['workload', 'transport', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU µs/req', 'srv cores', 'cli CPU µs/req', 'redis CPU µs/req', 'bg cores', 'resp bytes', 'errors'];
   const body = rows.map((r) => [
     r.workload,
     r.transport,
@@ -87,6 +92,7 @@ export function renderTable(rows: readonly ResultRow[]): string {
     fmt(r.serverCores, 2),
     fmt(r.clientCpuUsPerReq, 1),
     fmt(r.redisCpuUsPerReq, 1),
+    fmt(r.backgroundCores, 2),
     fmt(r.respBytes),
     fmt(r.errors),
   ]);

@@ -7,7 +7,7 @@
  */
 import { relative } from 'node:path';
 import { CheckFailure } from './check.js';
-import { procCpuMicros, procRssMiB, redisCpuMicros, selfCpuMicros } from './cpu.js';
+import { machineBusyMicros, procCpuMicros, procRssMiB, redisCpuMicros, selfCpuMicros } from './cpu.js';
 import { benchClient, findRedis, infoField, redisInfo } from './redis.js';
 import { renderTable, writeResults, type ResultRow } from './report.js';
 import { writeBenchRepo } from './repo.js';
@@ -17,21 +17,25 @@ import type { BenchContext, PreparedLoad, RawLoad, Target } from './types.js';
 import { dropProject, seedRepo } from '../seed.js';
 import { requestPool, selectWorkloads, type Workload } from '../workloads.js';
 import { httpTarget } from '../http.js';
-import { grpcTarget } from '../grpc.js';
-import { redisCeilingTarget } from '../redis-ceiling.js';
+import { grpcH2Target, grpcTarget } from '../grpc.js';
+import { redisAutopipeTarget, redisCeilingTarget } from '../redis-ceiling.js';
 
 /** Every load target, in table order. Later reference points (naive server, static floor, open loop) go here. */
-export const TARGETS: readonly Target[] = [httpTarget, grpcTarget, redisCeilingTarget];
+export const TARGETS: readonly Target[] = [httpTarget, grpcTarget, grpcH2Target, redisCeilingTarget, redisAutopipeTarget];
 
 export interface RunOptions {
   readonly workloads: readonly string[];
   readonly transports: readonly string[];
 }
 
+/** Background CPU above this (in cores) marks a row as measured on a busy machine. */
+const NOISY_CORES = 0.2;
+
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 function selectTargets(names: readonly string[]): Target[] {
-  if (names.length === 0) return [...TARGETS];
+  if (names.length === 0) return TARGETS.filter((t) => t.byDefault);
+  if (names.includes('all')) return [...TARGETS];
   return names.map((n) => {
     const t = TARGETS.find((x) => x.name === n);
     if (!t) throw new Error(`unknown transport '${n}'; known: ${TARGETS.map((x) => x.name).join(', ')}`);
@@ -100,7 +104,10 @@ export async function runBench(opts: RunOptions): Promise<number> {
         rows.push(row);
         log(
           `${w.name} ${t.name}: ${Math.round(row.rps)} req/s, p50 ${row.latencyMs.p50.toFixed(3)} ms, p99 ${row.latencyMs.p99.toFixed(3)} ms` +
-            (row.errors > 0 ? `, ${row.errors} errors` : ''),
+            (row.errors > 0 ? `, ${row.errors} errors` : '') +
+            (row.backgroundCores !== null && row.backgroundCores > NOISY_CORES
+              ? ` (WARNING: other processes used ${row.backgroundCores.toFixed(2)} cores during this run)`
+              : ''),
         );
       }
       for (const p of loads) {
@@ -148,12 +155,24 @@ async function measure(ctx: BenchContext, admin: ReturnType<typeof benchClient>,
   const redisBefore = redisCpuMicros(await redisInfo(admin, 'cpu'));
   const serverBefore = procCpuMicros(server.pid);
   const selfBefore = selfCpuMicros();
+  const machineBefore = machineBusyMicros();
   const raw: RawLoad = await load.run(settings.durationS * 1000);
+  const machineAfter = machineBusyMicros();
   const selfAfter = selfCpuMicros();
   const serverAfter = procCpuMicros(server.pid);
   const redisAfter = redisCpuMicros(await redisInfo(admin, 'cpu'));
   const perReq = (a: number | null, b: number | null) => (a === null || b === null || raw.ok === 0 ? null : (b - a) / raw.ok);
   const serverUs = t.usesServer ? perReq(serverBefore, serverAfter) : null;
+  const windowUs = raw.elapsedMs * 1000;
+  const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
+  const machineUs = delta(machineBefore, machineAfter);
+  const serverTotalUs = delta(serverBefore, serverAfter);
+  const redisTotalUs = ctx.redis.local ? delta(redisBefore, redisAfter) : 0;
+  // Busy CPU on this machine that is neither the server, this process nor (a local) Redis.
+  const backgroundCores =
+    machineUs === null || serverTotalUs === null || redisTotalUs === null
+      ? null
+      : Math.max(0, machineUs - serverTotalUs - (selfAfter - selfBefore) - redisTotalUs) / windowUs;
   return {
     workload: w.name,
     transport: t.name,
@@ -171,5 +190,6 @@ async function measure(ctx: BenchContext, admin: ReturnType<typeof benchClient>,
     redisCpuUsPerReq: perReq(redisBefore, redisAfter),
     respBytes: raw.ok === 0 ? 0 : raw.bytes / raw.ok,
     serverRssMiB: t.usesServer ? procRssMiB(server.pid) : null,
+    backgroundCores,
   };
 }

@@ -45,5 +45,7 @@ export interface Target {
   readonly name: string;
   /** Whether the server's CPU is the one that matters for this row. */
   readonly usesServer: boolean;
+  /** Part of a plain `npm run bench`; the others run with --transport NAME. */
+  readonly byDefault: boolean;
   prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad>;
 }

@@ -115,7 +115,7 @@ export class OnlineFeatureService {
       featureNames: plan.featureNames,
       rowCount,
       entityColumns: plan.entityColumns.map(
-        (c): EntityColumn => ({ name: c.name, valueType: c.valueType, values: column(c.name, c.valueType) }),
+        (c): EntityColumn => ({ name: c.output, valueType: c.valueType, values: column(c.name, c.valueType) }),
       ),
       featureColumns: this.#columns(plan, rows, rowToKey, rowCount, nowSeconds),
     };

@@ -16,6 +16,8 @@ export interface PlanJoinKey {
   readonly joinKey: string;
   /** The request column holding it (after a service's join_key_map); null for the dummy key. */
   readonly column: string | null;
+  /** The response column name: the (mapped) join key, even when the client sent the entity's name. */
+  readonly output: string | null;
   readonly valueType: ValueTypeNumber;
 }
 
@@ -39,7 +41,10 @@ export interface PlanFeature {
 }
 
 export interface PlanEntityColumn {
+  /** The request column. */
   readonly name: string;
+  /** Its name in the response. */
+  readonly output: string;
   readonly valueType: ValueTypeNumber;
 }
 
@@ -169,15 +174,17 @@ export class Planner {
     });
 
     // Join-key columns come first, in the order the client sent them (Feast Python).
-    const typeOf = new Map<string, ValueTypeNumber>();
-    for (const g of planGroups) for (const j of g.joinKeys) if (j.column !== null && !typeOf.has(j.column)) typeOf.set(j.column, j.valueType);
-    const entityColumns = columns.filter((c) => usedColumns.has(c)).map((c) => ({ name: c, valueType: typeOf.get(c)! }));
+    const used = new Map<string, PlanJoinKey>();
+    for (const g of planGroups) for (const j of g.joinKeys) if (j.column !== null && !used.has(j.column)) used.set(j.column, j);
+    const entityColumns = columns
+      .filter((c) => usedColumns.has(c))
+      .map((c) => ({ name: c, output: used.get(c)!.output!, valueType: used.get(c)!.valueType }));
     for (const f of resolved) names.push(f.name);
     return {
       groups: planGroups,
       entityColumns,
       features: resolved,
-      featureNames: [...entityColumns.map((c) => c.name), ...names],
+      featureNames: [...entityColumns.map((c) => c.output), ...names],
     };
   }
 
@@ -265,10 +272,11 @@ export class Planner {
   #joinKeysFor(sel: Selection, columns: ReadonlySet<string>): PlanJoinKey[] {
     const v = sel.view;
     if (v.joinKeys.length === 1 && v.joinKeys[0]!.name === DUMMY_ENTITY_ID) {
-      return [{ joinKey: DUMMY_ENTITY_ID, column: null, valueType: v.joinKeys[0]!.valueType }];
+      return [{ joinKey: DUMMY_ENTITY_ID, column: null, output: null, valueType: v.joinKeys[0]!.valueType }];
     }
     return v.joinKeys.map((jk) => {
-      let column = sel.joinKeyMap.get(jk.name) ?? jk.name;
+      const output = sel.joinKeyMap.get(jk.name) ?? jk.name;
+      let column = output;
       if (!columns.has(column)) {
         // Feast still accepts an entity's name in place of its join key (deprecated).
         const byEntityName = [...this.index.entities.values()].find((e) => e.joinKey === jk.name && columns.has(e.name));
@@ -280,7 +288,7 @@ export class Planner {
         }
         column = byEntityName.name;
       }
-      return { joinKey: jk.name, column, valueType: jk.valueType };
+      return { joinKey: jk.name, column, output, valueType: jk.valueType };
     });
   }
 }

@@ -192,6 +192,7 @@ describe('HTTP over the SQLite online store', () => {
     const body = { features: ['never_materialized:x'], entities: { driver_id: [1001] } };
     await expectOk(body, responseText(['driver_id', 'x'], [entityColumn(['1001']), featureColumn(['null'], 'NOT_FOUND', EPOCH)]));
     // `feast materialize` now runs: its update() creates the table, then rows are written.
+    // (A reader that remembers "no such table" for good keeps answering NOT_FOUND until restart.)
     const writer = new SqliteOnlineWriter(join(repo.dir, 'data', 'online.db'), project);
     writer.write('never_materialized', [
       {

@@ -17,7 +17,7 @@ export class SqliteOnlineReader implements OnlineReader {
   readonly keySuffix = new Uint8Array(0);
   readonly #db: Database.Database;
   readonly #project: string;
-  readonly #stmts = new Map<string, Database.Statement | null>();
+  readonly #stmts = new Map<string, Database.Statement>();
 
   constructor(path: string, project: string) {
     try {
@@ -74,8 +74,9 @@ export class SqliteOnlineReader implements OnlineReader {
           `SELECT entity_key, feature_name, value, event_ts FROM ${quoteId(table)} WHERE entity_key IN (${new Array(n).fill('?').join(',')})`,
         );
       } catch (err) {
-        if (!/no such table/.test((err as Error).message)) throw err;
-        s = null;
+        // Not materialized yet. Not cached: the table may appear at the next materialization.
+        if (/no such table/.test((err as Error).message)) return null;
+        throw err;
       }
       if (this.#stmts.size > 256) this.#stmts.clear();
       this.#stmts.set(id, s);
