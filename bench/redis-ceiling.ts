@@ -1,11 +1,19 @@
 /**
- * The Redis ceiling: the reads one request of a workload needs, sent straight from ioredis with no
- * server in between — one HMGET per distinct entity key (key = serialized entity key ++ project;
- * fields = `_ts:<view>` and the murmur3 field of each feature, per view, in the planner's slot
- * order), all of a request's HMGETs in one pipeline, `BENCH_CONNECTIONS` pipelines in flight on
- * one connection opened exactly as `platter serve` opens its own. Keys and fields are built before
- * the window, so this is the most a one-connection Node client can get out of this Redis for the
- * workload; the server's numbers are read against it.
+ * Redis reference points: the reads a workload's request needs, with no server in between, on
+ * one connection opened exactly as `platter serve` opens its own, `BENCH_CONNECTIONS` requests in
+ * flight. Keys are built before the window.
+ *
+ * - `redis-ceiling`: the product's own read path below the transport — `Planner` (src/serving/plan.ts)
+ *   plans the request and `RedisOnlineReader.read` (src/online/redis/reader.ts) reads it, so it
+ *   sends whatever commands the server sends (pipelined HMGETs, a Lua call, ...). The gap between a
+ *   server row and this row is the server's own cost: transport, parsing, key building, rendering.
+ * - `redis-hmget` (opt-in): Feast's command shape written out by hand — one HMGET per distinct
+ *   entity key (key = serialized entity key ++ project; fields = `_ts:<view>` and the murmur3 field
+ *   of each feature, per view, in the planner's slot order), all of a request's HMGETs in one
+ *   ioredis pipeline. What Feast's own servers send.
+ * - `redis-autopipe` (opt-in): the same HMGETs as single commands on an ioredis client with
+ *   `enableAutoPipelining`, which coalesces the commands of concurrent requests into shared writes
+ *   (DESIGN.md §3 step 4).
  */
 import { ValueType } from '../src/encoding/value-type.js';
 import { createEntityKeyEncoder } from '../src/encoding/entity-key.js';
@@ -15,10 +23,16 @@ import { encodeValue } from '../src/encoding/value-encode.js';
 import { loadRepoConfig } from '../src/config/load.js';
 import { Redis } from 'ioredis';
 import { openRedis, waitReady, type RedisClient } from '../src/online/redis/connect.js';
+import { readFileSync } from 'node:fs';
+import { RedisOnlineReader } from '../src/online/redis/reader.js';
+import type { ReadBatch } from '../src/online/types.js';
+import { decodeRegistry } from '../src/registry/sources/decode.js';
+import { buildRegistryIndex } from '../src/registry/registry-index.js';
+import { Planner } from '../src/serving/plan.js';
 import { CheckFailure } from './lib/check.js';
 import { closedLoop } from './lib/closed-loop.js';
 import type { BenchContext, PreparedLoad, Target } from './lib/types.js';
-import { ENTITY, checkIds, eventSeconds, seedValue, type FeatureSpec, type Workload } from './workloads.js';
+import { ENTITY, checkIds, eventSeconds, featureRefs, seedValue, type FeatureSpec, type Workload } from './workloads.js';
 
 interface Slot {
   readonly field: Buffer;
@@ -150,10 +164,82 @@ function makeCeilingTarget(name: string, autoPipeline: boolean, byDefault: boole
   };
 }
 
-/** One pipeline per request, as the server reads today. */
-export const redisCeilingTarget: Target = makeCeilingTarget('redis-ceiling', false, true);
-/**
- * The same HMGETs as separate commands on an auto-pipelined client, so concurrent requests share
- * socket writes and reads (DESIGN.md §3 step 4 asks which is faster). Opt-in: --transport redis-autopipe.
- */
+/** Feast's command shape: one pipeline of HMGETs per request. */
+export const redisHmgetTarget: Target = makeCeilingTarget('redis-hmget', false, false);
+/** The same HMGETs as separate commands on an auto-pipelined client. */
 export const redisAutopipeTarget: Target = makeCeilingTarget('redis-autopipe', true, false);
+
+/** The product's Planner + RedisOnlineReader, driven directly: the server's store reads without the server. */
+export const redisCeilingTarget: Target = {
+  name: 'redis-ceiling',
+  usesServer: false,
+  byDefault: true,
+  async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
+    const cfg = loadRepoConfig(ctx.repoDir);
+    const registryPath = cfg.registry.registryType === 'file' ? cfg.registry.localPath : undefined;
+    if (registryPath === undefined) throw new Error(`${cfg.configPath}: the bench writes a local file registry`);
+    const index = buildRegistryIndex(decodeRegistry(readFileSync(registryPath), registryPath), cfg.project);
+    const client = await openLikeServe(ctx.repoDir, false);
+    const reader = new RedisOnlineReader(client, cfg.project);
+    const plan = new Planner(index, reader, cfg.entityKeySerializationVersion).plan(
+      featureRefs(w),
+      w.featureService,
+      false,
+      [ENTITY.joinKey],
+    );
+    /** One ReadBatch per plan group, keys deduplicated as the serving core does. */
+    const batchesFor = (ids: readonly number[]): ReadBatch[] =>
+      plan.groups.map((g) => {
+        const seen = new Set<number>();
+        const keys: Buffer[] = [];
+        for (const id of ids) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          keys.push(g.encoder.encode([{ type: 4, value: id }], reader.keySuffix));
+        }
+        return { layout: g.layout, prepared: g.prepared, keys };
+      });
+    const requests = pool.map(batchesFor);
+    const n = requests.length;
+    return {
+      async check() {
+        const ids = [...new Set(checkIds(w, ctx.entities))];
+        const rows = await reader.read(batchesFor(ids));
+        plan.features.forEach((pf, i) => {
+          const f = w.features[i]!;
+          if (pf.name !== f.name) throw new CheckFailure(`redis-ceiling: workload ${w.name}: plan feature ${i} is '${pf.name}', expected '${f.name}'`);
+          ids.forEach((id, r) => {
+            const row = rows[pf.group]![r]!;
+            const what = `redis-ceiling: workload ${w.name}: id ${id}, feature ${f.view}:${f.name}`;
+            const cell = row[pf.slot] ?? null;
+            const ts = row[pf.tsSlot] ?? null;
+            if (id > ctx.entities) {
+              if (cell !== null || ts !== null) throw new CheckFailure(`${what}: expected nothing (never seeded), got a value`);
+              return;
+            }
+            const want = encodeValue(ValueType[f.valueType], seedValue(f, id));
+            const wantTs = encodeTimestamp(eventSeconds(ctx.baseSeconds, id), 0);
+            if (cell === null || !cell.equals(want)) {
+              throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
+            }
+            if (ts === null || !ts.equals(wantTs)) {
+              throw new CheckFailure(`${what}: event time expected ${wantTs.toString('hex')}, got ${ts ? ts.toString('hex') : 'nothing'}`);
+            }
+          });
+        });
+      },
+      run: (ms) =>
+        closedLoop(
+          async (seq) => {
+            const groups = await reader.read(requests[seq % n]!);
+            let bytes = 0;
+            for (const rows of groups) for (const row of rows) for (const cell of row) if (cell) bytes += cell.length;
+            return bytes;
+          },
+          ctx.settings.connections,
+          ms,
+        ),
+      close: () => reader.close(),
+    };
+  },
+};

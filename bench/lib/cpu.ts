@@ -19,8 +19,15 @@ function ticksPerSecond(): number {
   return clkTck;
 }
 
-/** CPU time (user + system) a process has used so far, in microseconds; null where /proc is missing. */
-export function procCpuMicros(pid: number): number | null {
+export interface ProcCpu {
+  /** Microseconds in user mode. */
+  readonly user: number;
+  /** Microseconds in the kernel (syscalls: socket reads and writes, epoll). */
+  readonly system: number;
+}
+
+/** CPU time a process (all its threads) has used so far; null where /proc is missing. */
+export function procCpu(pid: number): ProcCpu | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -30,8 +37,8 @@ export function procCpuMicros(pid: number): number | null {
   // The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 (utime) and 15 (stime) of proc(5), counted from 1: indexes 11 and 12 after field 2.
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / ticksPerSecond();
+  const us = 1e6 / ticksPerSecond();
+  return { user: Number(fields[11]) * us, system: Number(fields[12]) * us };
 }
 
 /** Resident set size of a process in MiB; null where /proc is missing. */

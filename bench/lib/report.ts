@@ -27,6 +27,8 @@ export interface ResultRow {
   readonly serverCpuUsPerReq: number | null;
   /** Server CPU over the window as cores in use (1.0 = one core busy). */
   readonly serverCores: number | null;
+  /** Share of the server's CPU spent in the kernel (syscalls), 0..1. */
+  readonly serverSysShare: number | null;
   /** This process's CPU (the load generator / ceiling client) per request. */
   readonly clientCpuUsPerReq: number;
   /** Redis's CPU per request (INFO cpu); includes anything else using the same Redis. */
@@ -46,6 +48,8 @@ export interface RunInfo {
   readonly finishedAt: string;
   readonly wallSeconds: number;
   readonly argv: readonly string[];
+  /** os.loadavg() before anything started: high values mean a busy machine. */
+  readonly loadAvgAtStart: readonly number[];
   readonly settings: Settings;
   readonly redis: { readonly version: string | null; readonly origin: string; readonly address: string };
   readonly seed: { readonly entities: number; readonly rowsWritten: number; readonly ms: number };
@@ -55,7 +59,7 @@ export interface RunInfo {
 
 function git(args: string[]): string | null {
   try {
-    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
   } catch {
     return null;
   }
@@ -79,7 +83,7 @@ const fmt = (v: number | null, digits = 0): string =>
   v === null || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function renderTable(rows: readonly ResultRow[]): string {
-  const head = ['workload', 'transport', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU µs/req', 'srv cores', 'cli CPU µs/req', 'redis CPU µs/req', 'bg cores', 'resp bytes', 'errors'];
+  const head = ['workload', 'transport', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU µs/req', 'srv cores', 'srv sys%', 'cli CPU µs/req', 'redis CPU µs/req', 'bg cores', 'resp bytes', 'errors'];
   const body = rows.map((r) => [
     r.workload,
     r.transport,
@@ -90,6 +94,7 @@ export function renderTable(rows: readonly ResultRow[]): string {
     fmt(r.latencyMs.p999, 3),
     fmt(r.serverCpuUsPerReq, 1),
     fmt(r.serverCores, 2),
+    r.serverSysShare === null ? '-' : `${Math.round(r.serverSysShare * 100)}%`,
     fmt(r.clientCpuUsPerReq, 1),
     fmt(r.redisCpuUsPerReq, 1),
     fmt(r.backgroundCores, 2),
@@ -101,15 +106,29 @@ export function renderTable(rows: readonly ResultRow[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+function maskPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparsable>';
+  }
+}
+
 /** Writes the results file and returns its path. */
 export function writeResults(info: RunInfo, rows: readonly ResultRow[]): string {
   const commit = git(['rev-parse', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--untracked-files=no']);
+  // The server runs from dist/, built from the working tree: name any src/ file that differs from the commit.
+  const srcChanges = git(['status', '--porcelain', '--', 'src']);
   const doc = {
     schema: 1,
     ...info,
+    settings: { ...info.settings, redisUrl: info.settings.redisUrl === null ? null : maskPassword(info.settings.redisUrl) },
     commit,
     commitDirty: dirty === null ? null : dirty !== '',
+    srcChanges: srcChanges === null ? null : srcChanges.split('\n').filter(Boolean),
     node: process.version,
     v8: process.versions.v8,
     machine: machineInfo(),

@@ -5,9 +5,10 @@
  * measured window, sampling server, client and Redis CPU around it -> table + results JSON ->
  * stop the server and delete the project's keys (also on failure and Ctrl-C).
  */
+import os from 'node:os';
 import { relative } from 'node:path';
 import { CheckFailure } from './check.js';
-import { machineBusyMicros, procCpuMicros, procRssMiB, redisCpuMicros, selfCpuMicros } from './cpu.js';
+import { machineBusyMicros, procCpu, procRssMiB, redisCpuMicros, selfCpuMicros } from './cpu.js';
 import { benchClient, findRedis, infoField, redisInfo } from './redis.js';
 import { renderTable, writeResults, type ResultRow } from './report.js';
 import { writeBenchRepo } from './repo.js';
@@ -18,10 +19,10 @@ import { dropProject, seedRepo } from '../seed.js';
 import { requestPool, selectWorkloads, type Workload } from '../workloads.js';
 import { httpTarget } from '../http.js';
 import { grpcH2Target, grpcTarget } from '../grpc.js';
-import { redisAutopipeTarget, redisCeilingTarget } from '../redis-ceiling.js';
+import { redisAutopipeTarget, redisCeilingTarget, redisHmgetTarget } from '../redis-ceiling.js';
 
 /** Every load target, in table order. Later reference points (naive server, static floor, open loop) go here. */
-export const TARGETS: readonly Target[] = [httpTarget, grpcTarget, grpcH2Target, redisCeilingTarget, redisAutopipeTarget];
+export const TARGETS: readonly Target[] = [httpTarget, grpcTarget, grpcH2Target, redisCeilingTarget, redisHmgetTarget, redisAutopipeTarget];
 
 export interface RunOptions {
   readonly workloads: readonly string[];
@@ -48,6 +49,7 @@ export async function runBench(opts: RunOptions): Promise<number> {
   const workloads = selectWorkloads(opts.workloads);
   const targets = selectTargets(opts.transports);
   const startedAt = new Date();
+  const loadAvgAtStart = os.loadavg();
   const t0 = performance.now();
 
   const redis = await findRedis(settings.redisUrl);
@@ -123,6 +125,7 @@ export async function runBench(opts: RunOptions): Promise<number> {
         finishedAt: finishedAt.toISOString(),
         wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
         argv: process.argv.slice(2),
+        loadAvgAtStart,
         settings,
         redis: { version: redisVersion, origin: redis.origin, address: `${redis.host}:${redis.port}` },
         seed: { entities: settings.entities, rowsWritten: seeded.rowsWritten, ms: Math.round(seeded.ms) },
@@ -153,20 +156,22 @@ async function measure(ctx: BenchContext, admin: ReturnType<typeof benchClient>,
   const { settings, server } = ctx;
   if (settings.warmupS > 0) await load.run(settings.warmupS * 1000);
   const redisBefore = redisCpuMicros(await redisInfo(admin, 'cpu'));
-  const serverBefore = procCpuMicros(server.pid);
+  const serverBefore = procCpu(server.pid);
   const selfBefore = selfCpuMicros();
   const machineBefore = machineBusyMicros();
   const raw: RawLoad = await load.run(settings.durationS * 1000);
   const machineAfter = machineBusyMicros();
   const selfAfter = selfCpuMicros();
-  const serverAfter = procCpuMicros(server.pid);
+  const serverAfter = procCpu(server.pid);
   const redisAfter = redisCpuMicros(await redisInfo(admin, 'cpu'));
   const perReq = (a: number | null, b: number | null) => (a === null || b === null || raw.ok === 0 ? null : (b - a) / raw.ok);
-  const serverUs = t.usesServer ? perReq(serverBefore, serverAfter) : null;
   const windowUs = raw.elapsedMs * 1000;
   const delta = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
   const machineUs = delta(machineBefore, machineAfter);
-  const serverTotalUs = delta(serverBefore, serverAfter);
+  const serverUserUs = delta(serverBefore?.user ?? null, serverAfter?.user ?? null);
+  const serverSysUs = delta(serverBefore?.system ?? null, serverAfter?.system ?? null);
+  const serverTotalUs = serverUserUs === null || serverSysUs === null ? null : serverUserUs + serverSysUs;
+  const serverUs = t.usesServer && serverTotalUs !== null && raw.ok > 0 ? serverTotalUs / raw.ok : null;
   const redisTotalUs = ctx.redis.local ? delta(redisBefore, redisAfter) : 0;
   // Busy CPU on this machine that is neither the server, this process nor (a local) Redis.
   const backgroundCores =
@@ -184,8 +189,8 @@ async function measure(ctx: BenchContext, admin: ReturnType<typeof benchClient>,
     rps: raw.ok / (raw.elapsedMs / 1000),
     latencyMs: raw.latency.summary(),
     serverCpuUsPerReq: serverUs,
-    serverCores:
-      t.usesServer && serverBefore !== null && serverAfter !== null ? (serverAfter - serverBefore) / (raw.elapsedMs * 1000) : null,
+    serverCores: t.usesServer && serverTotalUs !== null ? serverTotalUs / windowUs : null,
+    serverSysShare: t.usesServer && serverTotalUs ? serverSysUs! / serverTotalUs : null,
     clientCpuUsPerReq: (selfAfter - selfBefore) / Math.max(1, raw.ok),
     redisCpuUsPerReq: perReq(redisBefore, redisAfter),
     respBytes: raw.ok === 0 ? 0 : raw.bytes / raw.ok,

@@ -8,11 +8,22 @@ const USAGE = `platter ${VERSION}: a low-latency read path for Feast feature rep
 
 Usage:
   platter serve   [--repo DIR] [--host HOST] [--port 6566] [--grpc-port 6570 | --no-grpc]
+                  [--admin-port PORT]
+  platter registry dump [--repo DIR] [--project NAME] [--json]
+  platter registry install-notify [--repo DIR]
+  platter registry uninstall-notify [--repo DIR]
   platter example [--repo examples/driver_stats]
   platter version
 
-  --repo, -c   the feature repo holding feature_store.yaml (default: current directory)
-Environment: PLATTER_LOG_LEVEL (info), REDIS/registry settings come from feature_store.yaml.`;
+  --repo, -c     the feature repo holding feature_store.yaml (default: current directory)
+  --admin-port   serve POST /admin/refresh-registry and GET /metrics on this port (also
+                 platter.admin.port); needs a token: PLATTER_ADMIN_TOKEN or platter.admin.token
+  registry dump  prints the resolved registry (projects, entities, views, services) as the server
+                 sees it; --json for JSON
+  registry install-notify  adds a NOTIFY trigger to Feast's SQL registry tables (idempotent), so
+                 platter serve refreshes within a second of a feast apply instead of on the poll
+Environment: PLATTER_LOG_LEVEL (info), PLATTER_ADMIN_TOKEN; Redis/registry settings come from
+feature_store.yaml.`;
 
 function intFlag(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -26,6 +37,8 @@ function intFlag(v: string | undefined, name: string): number | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // `platter registry <subcommand> [flags]`
+  const sub = command === 'registry' && rest[0] !== undefined && !rest[0].startsWith('-') ? rest.shift() : undefined;
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -34,6 +47,9 @@ async function main(argv: string[]): Promise<void> {
       port: { type: 'string', short: 'p' },
       'grpc-port': { type: 'string' },
       'no-grpc': { type: 'boolean' },
+      'admin-port': { type: 'string' },
+      project: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -51,6 +67,7 @@ async function main(argv: string[]): Promise<void> {
         host: values.host,
         port: intFlag(values.port, 'port'),
         grpcPort: values['no-grpc'] ? null : intFlag(values['grpc-port'], 'grpc-port'),
+        adminPort: intFlag(values['admin-port'], 'admin-port'),
         logger,
       });
       const stop = (signal: string) => {
@@ -59,6 +76,18 @@ async function main(argv: string[]): Promise<void> {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      return;
+    }
+    case 'registry': {
+      const { registryCommand } = await import('./registry.js');
+      const out = await registryCommand(sub, {
+        repo: values.repo ?? process.cwd(),
+        project: values.project,
+        format: values.json ? 'json' : 'table',
+        logger,
+      });
+      process.stdout.write(out);
+      logger.flush();
       return;
     }
     case 'example': {

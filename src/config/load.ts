@@ -909,7 +909,7 @@ function readFeatureServer(r: Reader, doc: Mapping): FeatureServerConfig | null 
   return { type, enabled, featureLogging, raw: m };
 }
 
-const PLATTER_KEYS = ['max_entity_rows', 'max_request_bytes', 'online_store_timeout_ms', 'ttl_policy', 'http', 'grpc'];
+const PLATTER_KEYS = ['max_entity_rows', 'max_request_bytes', 'online_store_timeout_ms', 'ttl_policy', 'http', 'grpc', 'admin'];
 
 /** Our `platter:` section, snake_case like the rest of the file. Feast ignores it (extra="allow"). */
 function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
@@ -952,6 +952,17 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
     r.unknownKeys(g, 'platter.grpc', ['port'], 'Platter gRPC setting');
     grpc = { port: has(g, 'port') ? port(g['port'], 'platter.grpc.port') : d.grpc.port };
   }
+  let admin: PlatterSettings['admin'];
+  if (has(m, 'admin') && m['admin'] !== null) {
+    const a = r.mapping(m['admin'], 'platter.admin', 'a mapping such as {port: 6567, token: ${PLATTER_ADMIN_TOKEN}}');
+    r.unknownKeys(a, 'platter.admin', ['host', 'port', 'token'], 'Platter admin setting');
+    const tokenExpected = 'a bearer token string (or leave it out and set PLATTER_ADMIN_TOKEN)';
+    admin = {
+      ...(has(a, 'host') && a['host'] !== null ? { host: r.string(a['host'], 'platter.admin.host', 'an interface address such as 127.0.0.1') } : {}),
+      ...(has(a, 'port') && a['port'] !== null ? { port: port(a['port'], 'platter.admin.port') } : {}),
+      ...(has(a, 'token') && a['token'] !== null && a['token'] !== '' ? { token: r.string(a['token'], 'platter.admin.token', tokenExpected) } : {}),
+    };
+  }
   return {
     maxEntityRows: has(m, 'max_entity_rows') ? positive(m['max_entity_rows'], 'platter.max_entity_rows', 'rows') : d.maxEntityRows,
     maxRequestBytes: has(m, 'max_request_bytes') ? positive(m['max_request_bytes'], 'platter.max_request_bytes', 'bytes') : d.maxRequestBytes,
@@ -959,5 +970,6 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
     ttlPolicy,
     http,
     grpc,
+    ...(admin !== undefined ? { admin } : {}),
   };
 }

@@ -194,6 +194,12 @@ export interface PlatterSettings {
   readonly ttlPolicy: TtlPolicy;
   readonly http: { readonly host: string; readonly port: number };
   readonly grpc: { readonly port: number };
+  /**
+   * The admin endpoint (`POST /admin/refresh-registry`, `GET /metrics`) on its own port; absent
+   * unless `platter.admin` is written. Off without a port; refused without a token (`token` or the
+   * PLATTER_ADMIN_TOKEN environment variable). The host defaults to `http.host`.
+   */
+  readonly admin?: { readonly host?: string; readonly port?: number; readonly token?: string };
 }
 
 export interface RepoConfig {

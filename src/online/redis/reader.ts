@@ -2,22 +2,55 @@
  * Reads Feast's Redis layout (sdk/python/feast/infra/online_stores/redis.py, helpers.py):
  * key = serialized entity key ++ project; one hash per key shared by every view with the same
  * join keys; field = murmur3 of "view:feature" (4 bytes LE) and `_ts:<view>`. One HMGET per
- * distinct entity key covers every requested view of a group, and all of a request's HMGETs go
- * out in one pipeline.
+ * distinct entity key covers every requested view of a group.
+ *
+ * How the HMGETs travel: a request with several keys sends them as ONE read-only Lua script call
+ * that runs every HMGET inside Redis and returns one flat reply. ioredis's cost is per command
+ * and per argument (bench/results: ~34 us of client CPU per pipelined HMGET), so 100 HMGETs in a
+ * pipeline cost the client more than Redis spends answering them; one script call with 100 keys
+ * costs a fraction of that. Single-key requests use a plain HMGET (cheaper than a script call).
+ * Where scripting is unavailable (some managed Redis) or on a cluster (keys live in different
+ * slots) the reader pipelines plain HMGETs instead.
  */
+import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { PlatterError } from '../../errors.js';
 import { redisHashField, redisTimestampField } from '../../encoding/redis-layout.js';
 import type { GroupLayout, OnlineReader, ReadBatch, Row } from '../types.js';
 import type { RedisClient } from './connect.js';
 
+/**
+ * KEYS: every key of every group, group after group. ARGV: number of groups G, then the key count
+ * of each group, then per group its field count and fields. Returns, for each key in order, one
+ * cell per field of its group (nil when absent: Lua `false` becomes a nil bulk reply).
+ */
+const HMGET_MANY = `local g = tonumber(ARGV[1])
+local out, o, ki, a = {}, 0, 1, g + 2
+for gi = 1, g do
+  local nk, nf = tonumber(ARGV[1 + gi]), tonumber(ARGV[a])
+  local f0, f1 = a + 1, a + nf
+  for _ = 1, nk do
+    local r = redis.call('HMGET', KEYS[ki], unpack(ARGV, f0, f1))
+    ki = ki + 1
+    for j = 1, nf do
+      o = o + 1
+      out[o] = r[j]
+    end
+  end
+  a = f1 + 1
+end
+return out`;
+const HMGET_MANY_SHA = createHash('sha1').update(HMGET_MANY).digest('hex');
+
 export class RedisOnlineReader implements OnlineReader {
   readonly kind = 'redis';
   readonly keySuffix: Uint8Array;
   readonly #client: RedisClient;
   readonly #isCluster: boolean;
+  #scripting: boolean;
 
-  constructor(client: RedisClient, project: string) {
+  constructor(client: RedisClient, project: string, opts: { scripting?: boolean } = {}) {
+    this.#scripting = opts.scripting ?? true;
     this.#client = client;
     this.#isCluster = client instanceof Cluster;
     this.keySuffix = Buffer.from(project, 'utf8');
@@ -38,6 +71,58 @@ export class RedisOnlineReader implements OnlineReader {
   async read(batches: readonly ReadBatch[]): Promise<Row[][]> {
     try {
       if (this.#isCluster) return await this.#readCluster(batches);
+      let keys = 0;
+      for (const b of batches) keys += b.keys.length;
+      if (keys > 1 && this.#scripting) {
+        try {
+          return await this.#readScripted(batches, keys);
+        } catch (err) {
+          if (!/unknown command|NOSCRIPT|not allowed|disabled/i.test((err as Error).message)) throw err;
+          if (/NOSCRIPT/.test((err as Error).message)) return await this.#readScripted(batches, keys, true);
+          this.#scripting = false; // scripting is off on this server: pipeline from now on
+        }
+      }
+      if (keys === 1) {
+        // One key: a plain HMGET, no pipeline object.
+        const b = batches.find((x) => x.keys.length === 1)!;
+        const row = (await this.#client.hmgetBuffer(b.keys[0]!, ...(b.prepared as Buffer[]))) as Row;
+        return batches.map((x) => (x === b ? [row] : []));
+      }
+      return await this.#readPipelined(batches);
+    } catch (err) {
+      throw storeError(err);
+    }
+  }
+
+  async #readScripted(batches: readonly ReadBatch[], keyCount: number, sendSource = false): Promise<Row[][]> {
+    const args: (Buffer | string | number)[] = [sendSource ? HMGET_MANY : HMGET_MANY_SHA, keyCount];
+    for (const b of batches) for (const k of b.keys) args.push(k);
+    args.push(batches.length);
+    for (const b of batches) args.push(b.keys.length);
+    for (const b of batches) {
+      const fields = b.prepared as Buffer[];
+      args.push(fields.length);
+      for (const f of fields) args.push(f);
+    }
+    const flat = (sendSource
+      ? await this.#client.callBuffer('EVAL', ...args)
+      : await this.#client.callBuffer('EVALSHA', ...args)) as (Buffer | null)[];
+    const out: Row[][] = [];
+    let o = 0;
+    for (const b of batches) {
+      const width = (b.prepared as Buffer[]).length;
+      const rows: Row[] = new Array(b.keys.length);
+      for (let k = 0; k < b.keys.length; k++) {
+        rows[k] = flat.slice(o, o + width);
+        o += width;
+      }
+      out.push(rows);
+    }
+    return out;
+  }
+
+  async #readPipelined(batches: readonly ReadBatch[]): Promise<Row[][]> {
+    {
       const pipe = this.#client.pipeline();
       for (const b of batches) {
         const fields = b.prepared as Buffer[];
@@ -57,8 +142,6 @@ export class RedisOnlineReader implements OnlineReader {
         out.push(rows);
       }
       return out;
-    } catch (err) {
-      throw storeError(err);
     }
   }
 

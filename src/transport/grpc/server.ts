@@ -47,8 +47,13 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
   const serving = pkg['feast.serving.ServingService'] as grpc.ServiceDefinition;
   const servingDef: grpc.ServiceDefinition = {
     ...serving,
-    // The response is already protobuf bytes.
-    GetOnlineFeatures: { ...serving.GetOnlineFeatures!, responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength) },
+    // Both directions skip protobufjs objects: the request is decoded by decode-request.ts and
+    // the response is already protobuf bytes.
+    GetOnlineFeatures: {
+      ...serving.GetOnlineFeatures!,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    },
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxRequestBytes,
@@ -56,7 +61,7 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
   });
 
   server.addService(servingDef, {
-    GetOnlineFeatures: (call: grpc.ServerUnaryCall<any, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => {
+    GetOnlineFeatures: (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => {
       let req;
       try {
         req = decodeGrpcRequest(call.request);
