@@ -426,7 +426,6 @@ describe('admin endpoint (cache_ttl_seconds: 0, no trigger: only the admin call 
     const before = h.server.registry.current().generation;
     const results = await Promise.all(Array.from({ length: 10 }, () => h.admin('POST', '/admin/refresh-registry?force=1')));
     assert.ok(results.every((r) => r.status === 200 && r.json.changed === true && r.json.generation > before), results.map((r) => r.text).join('\n'));
-    assert.ok(new Set(results.map((r) => r.json.generation)).size <= 10);
   });
 
   it('GET /admin/registry is the dump; GET /metrics is Prometheus text; others are 404/405', async () => {

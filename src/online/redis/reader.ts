@@ -25,17 +25,13 @@ import type { RedisClient } from './connect.js';
  * cell per field of its group (nil when absent: Lua `false` becomes a nil bulk reply).
  */
 const HMGET_MANY = `local g = tonumber(ARGV[1])
-local out, o, ki, a = {}, 0, 1, g + 2
+local out, ki, a = {}, 1, g + 2
 for gi = 1, g do
   local nk, nf = tonumber(ARGV[1 + gi]), tonumber(ARGV[a])
   local f0, f1 = a + 1, a + nf
   for _ = 1, nk do
-    local r = redis.call('HMGET', KEYS[ki], unpack(ARGV, f0, f1))
+    out[ki] = redis.call('HMGET', KEYS[ki], unpack(ARGV, f0, f1))
     ki = ki + 1
-    for j = 1, nf do
-      o = o + 1
-      out[o] = r[j]
-    end
   end
   a = f1 + 1
 end
@@ -104,19 +100,14 @@ export class RedisOnlineReader implements OnlineReader {
       args.push(fields.length);
       for (const f of fields) args.push(f);
     }
-    const flat = (sendSource
+    const perKey = (sendSource
       ? await this.#client.callBuffer('EVAL', ...args)
-      : await this.#client.callBuffer('EVALSHA', ...args)) as (Buffer | null)[];
+      : await this.#client.callBuffer('EVALSHA', ...args)) as Row[];
     const out: Row[][] = [];
     let o = 0;
     for (const b of batches) {
-      const width = (b.prepared as Buffer[]).length;
-      const rows: Row[] = new Array(b.keys.length);
-      for (let k = 0; k < b.keys.length; k++) {
-        rows[k] = flat.slice(o, o + width);
-        o += width;
-      }
-      out.push(rows);
+      out.push(perKey.slice(o, o + b.keys.length));
+      o += b.keys.length;
     }
     return out;
   }
