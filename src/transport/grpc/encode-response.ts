@@ -2,75 +2,193 @@
  * Writes `feast.serving.GetOnlineFeaturesResponse` bytes directly (ServingService.proto:
  * metadata=1 {feature_names=1 FeatureList{val=1}}, results=2 FeatureVector{values=1 Value,
  * statuses=2 packed enum, event_timestamps=3 Timestamp}). Feature values are the Value bytes read
- * from the store, copied without decoding.
+ * from the store, copied without decoding. Two passes: sizes first, then one exact-size Buffer —
+ * a generic protobuf writer (fork/ldelim per message) cost more than the whole read path here.
  */
-import protobuf from 'protobufjs';
 import type { EntityScalar } from '../../encoding/entity-key.js';
 import { FieldStatus, type OnlineFeaturesResult } from '../../serving/types.js';
 
-const { Writer } = protobuf;
-type W = protobuf.Writer;
+const EMPTY = Buffer.alloc(0);
 
-/** feast.types.Value for an entity value: the oneof field number equals the ValueType. */
-function writeEntityValue(w: W, v: EntityScalar): void {
-  w.uint32((1 << 3) | 2).fork();
+function varintSize(v: number): number {
+  if (v < 0) return 10; // negative int32/int64 are sign-extended to 10 bytes
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  let n = 5;
+  for (v = Math.floor(v / 0x800000000); v > 0; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+function bigVarintSize(v: bigint): number {
+  let u = v < 0n ? v + (1n << 64n) : v;
+  let n = 1;
+  while (u >= 128n) {
+    u >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+class Out {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+  varint(v: number): void {
+    if (v < 0) {
+      this.bigVarint(BigInt(v));
+      return;
+    }
+    if (v < 0x80000000) {
+      // 31-bit values (lengths, nanos, statuses, seconds until 2038): bit operations.
+      while (v >= 128) {
+        this.buf[this.pos++] = (v & 127) | 128;
+        v >>>= 7;
+      }
+      this.buf[this.pos++] = v;
+      return;
+    }
+    while (v >= 128) {
+      this.buf[this.pos++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+  bigVarint(v: bigint): void {
+    let u = v < 0n ? v + (1n << 64n) : v;
+    while (u >= 128n) {
+      this.buf[this.pos++] = Number(u & 127n) | 128;
+      u >>= 7n;
+    }
+    this.buf[this.pos++] = Number(u);
+  }
+  bytes(b: Uint8Array): void {
+    const len = b.length;
+    if (len <= 32) {
+      // TypedArray.set costs more than a short loop for the typical few-byte Value.
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < len; i++) buf[p++] = b[i]!;
+      this.pos = p;
+    } else {
+      this.buf.set(b, this.pos);
+      this.pos += len;
+    }
+  }
+  utf8(s: string, len: number): void {
+    this.buf.write(s, this.pos, len, 'utf8');
+    this.pos += len;
+  }
+}
+
+/** feast.types.Value bytes of an entity value: the oneof field number equals the ValueType. */
+function entityValueBytes(v: EntityScalar): Buffer {
   switch (v.type) {
     case 1:
-      w.uint32((1 << 3) | 2).bytes(v.value);
-      break;
-    case 2:
-      w.uint32((2 << 3) | 2).string(v.value);
-      break;
-    case 3:
-      w.uint32(3 << 3).int32(v.value);
-      break;
-    case 4:
-    case 8:
-      w.uint32(v.type << 3).int64(typeof v.value === 'bigint' ? v.value.toString() : v.value);
-      break;
-  }
-  w.ldelim();
-}
-
-function writeTimestamp(w: W, seconds: number, nanos: number): void {
-  w.uint32((3 << 3) | 2).fork();
-  if (seconds !== 0) w.uint32(1 << 3).int64(seconds);
-  if (nanos !== 0) w.uint32(2 << 3).int32(nanos);
-  w.ldelim();
-}
-
-export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Uint8Array {
-  const w = Writer.create();
-  const n = result.rowCount;
-
-  w.uint32((1 << 3) | 2).fork(); // metadata
-  w.uint32((1 << 3) | 2).fork(); // feature_names
-  for (const name of result.featureNames) w.uint32((1 << 3) | 2).string(name);
-  w.ldelim();
-  w.ldelim();
-
-  for (const col of result.entityColumns) {
-    w.uint32((2 << 3) | 2).fork();
-    for (let r = 0; r < n; r++) writeEntityValue(w, col.values[r]!);
-    w.uint32((2 << 3) | 2).fork();
-    for (let r = 0; r < n; r++) w.int32(FieldStatus.PRESENT);
-    w.ldelim();
-    for (let r = 0; r < n; r++) writeTimestamp(w, 0, 0);
-    w.ldelim();
-  }
-  for (const col of result.featureColumns) {
-    w.uint32((2 << 3) | 2).fork();
-    for (let r = 0; r < n; r++) {
-      const v = col.values[r];
-      // An absent value is an empty Value message (what Feast returns for missing data).
-      if (v) w.uint32((1 << 3) | 2).bytes(v);
-      else w.uint32((1 << 3) | 2).uint32(0);
+    case 2: {
+      const payload = v.type === 1 ? Buffer.from(v.value) : Buffer.from(v.value, 'utf8');
+      const o = new Out(Buffer.allocUnsafe(1 + varintSize(payload.length) + payload.length));
+      o.byte((v.type << 3) | 2);
+      o.varint(payload.length);
+      o.bytes(payload);
+      return o.buf;
     }
-    w.uint32((2 << 3) | 2).fork();
-    for (let r = 0; r < n; r++) w.int32(col.statuses[r]!);
-    w.ldelim();
-    for (let r = 0; r < n; r++) writeTimestamp(w, col.tsSeconds[r]!, col.tsNanos[r]!);
-    w.ldelim();
+    default: {
+      const big = typeof v.value === 'bigint' ? v.value : null;
+      const num = big === null ? (v.value as number) : 0;
+      const o = new Out(Buffer.allocUnsafe(1 + (big !== null ? bigVarintSize(big) : varintSize(num))));
+      o.byte(v.type << 3);
+      if (big !== null) o.bigVarint(big);
+      else o.varint(num);
+      return o.buf;
+    }
   }
-  return w.finish();
+}
+
+/** Size of a google.protobuf.Timestamp body (zero fields are left out, as protobuf does). */
+function tsBodySize(s: number, n: number): number {
+  return (s !== 0 ? 1 + varintSize(s) : 0) + (n !== 0 ? 1 + varintSize(n) : 0);
+}
+
+function vectorSize(values: readonly (Buffer | null)[], n: number, tsS: Float64Array | null, tsN: Uint32Array | null): number {
+  let size = 0;
+  for (let r = 0; r < n; r++) {
+    const len = values[r]?.length ?? 0;
+    size += 1 + varintSize(len) + len;
+  }
+  size += 1 + varintSize(n) + n; // packed statuses: every FieldStatus fits one byte
+  for (let r = 0; r < n; r++) {
+    const body = tsS ? tsBodySize(tsS[r]!, tsN![r]!) : 0;
+    size += 1 + varintSize(body) + body;
+  }
+  return size;
+}
+
+function writeVector(
+  o: Out,
+  body: number,
+  values: readonly (Buffer | null)[],
+  statuses: Uint8Array | null,
+  tsS: Float64Array | null,
+  tsN: Uint32Array | null,
+  n: number,
+): void {
+  o.byte((2 << 3) | 2);
+  o.varint(body);
+  for (let r = 0; r < n; r++) {
+    const v = values[r] ?? EMPTY; // an absent value is an empty Value message, as Feast returns
+    o.byte((1 << 3) | 2);
+    o.varint(v.length);
+    o.bytes(v);
+  }
+  o.byte((2 << 3) | 2);
+  o.varint(n);
+  for (let r = 0; r < n; r++) o.byte(statuses ? statuses[r]! : FieldStatus.PRESENT);
+  for (let r = 0; r < n; r++) {
+    const s = tsS ? tsS[r]! : 0;
+    const ns = tsN ? tsN[r]! : 0;
+    o.byte((3 << 3) | 2);
+    o.varint(tsBodySize(s, ns));
+    if (s !== 0) {
+      o.byte(1 << 3);
+      o.varint(s);
+    }
+    if (ns !== 0) {
+      o.byte(2 << 3);
+      o.varint(ns);
+    }
+  }
+}
+
+export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buffer {
+  const n = result.rowCount;
+  const names = result.featureNames.map((s) => [s, Buffer.byteLength(s, 'utf8')] as const);
+  let listSize = 0;
+  for (const [, len] of names) listSize += 1 + varintSize(len) + len;
+  const metaSize = 1 + varintSize(listSize) + listSize;
+
+  const entityValues = result.entityColumns.map((c) => c.values.map(entityValueBytes));
+  let size = 1 + varintSize(metaSize) + metaSize;
+  const entityBodies = entityValues.map((vals) => vectorSize(vals, n, null, null));
+  const featureBodies = result.featureColumns.map((c) => vectorSize(c.values, n, c.tsSeconds, c.tsNanos));
+  for (const body of entityBodies) size += 1 + varintSize(body) + body;
+  for (const body of featureBodies) size += 1 + varintSize(body) + body;
+
+  const o = new Out(Buffer.allocUnsafe(size));
+  o.byte((1 << 3) | 2);
+  o.varint(metaSize);
+  o.byte((1 << 3) | 2);
+  o.varint(listSize);
+  for (const [s, len] of names) {
+    o.byte((1 << 3) | 2);
+    o.varint(len);
+    o.utf8(s, len);
+  }
+  entityValues.forEach((vals, i) => writeVector(o, entityBodies[i]!, vals, null, null, null, n));
+  result.featureColumns.forEach((c, i) => writeVector(o, featureBodies[i]!, c.values, c.statuses, c.tsSeconds, c.tsNanos, n));
+  if (o.pos !== size) throw new Error(`response size mismatch: wrote ${o.pos} of ${size} bytes`);
+  return o.buf;
 }

@@ -9,6 +9,26 @@ import { valueToJson } from '../../encoding/value-json.js';
 import { FIELD_STATUS_NAMES, type OnlineFeaturesResult } from '../../serving/types.js';
 
 const EPOCH = '"1970-01-01T00:00:00Z"';
+
+/**
+ * Formatted timestamps, direct-mapped by seconds. A feature row's timestamp repeats on every
+ * request for that entity (and materialization stamps many rows alike), so most lookups hit;
+ * formatting one costs ~100 ns.
+ */
+const TS_SLOTS = 32768;
+const tsKeyS = new Float64Array(TS_SLOTS).fill(-1);
+const tsKeyN = new Uint32Array(TS_SLOTS);
+const tsText: string[] = new Array<string>(TS_SLOTS).fill(EPOCH);
+
+function timestampJson(s: number, ns: number): string {
+  const slot = (s + ns) % TS_SLOTS;
+  if (tsKeyS[slot] === s && tsKeyN[slot] === ns) return tsText[slot]!;
+  const text = `"${formatRfc3339(s, ns)}"`;
+  tsKeyS[slot] = s;
+  tsKeyN[slot] = ns;
+  tsText[slot] = text;
+  return text;
+}
 const STATUS_JSON = FIELD_STATUS_NAMES.map((s) => `"${s}"`);
 
 function entityJson(v: EntityScalar): string {
@@ -34,9 +54,6 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): string {
     for (let r = 0; r < n; r++) out += (r ? ',' : '') + entityJson(col.values[r]!);
     out += `],"statuses":[${presentRow}],"event_timestamps":[${epochRow}]}`;
   }
-  let lastS = -1;
-  let lastN = -1;
-  let lastTs = EPOCH;
   for (const col of result.featureColumns) {
     out += first ? '{"values":[' : ',{"values":[';
     first = false;
@@ -47,17 +64,9 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): string {
     out += '],"statuses":[';
     for (let r = 0; r < n; r++) out += (r ? ',' : '') + STATUS_JSON[col.statuses[r]!];
     out += '],"event_timestamps":[';
-    for (let r = 0; r < n; r++) {
-      const s = col.tsSeconds[r]!;
-      const ns = col.tsNanos[r]!;
-      // Rows of one view usually share a timestamp; reuse the last formatted one.
-      if (s !== lastS || ns !== lastN) {
-        lastS = s;
-        lastN = ns;
-        lastTs = `"${formatRfc3339(s, ns)}"`;
-      }
-      out += (r ? ',' : '') + lastTs;
-    }
+    const tsS = col.tsSeconds;
+    const tsN = col.tsNanos;
+    for (let r = 0; r < n; r++) out += (r ? ',' : '') + timestampJson(tsS[r]!, tsN[r]!);
     out += ']}';
   }
   out += '],"metadata":{"feature_names":[';
