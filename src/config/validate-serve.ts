@@ -48,6 +48,13 @@ export function validateForServe(cfg: RepoConfig): void {
       break;
   }
 
+  if (reg.enableOnlineFeatureViewVersioning) {
+    // Feast then stores versioned views under `<view>_v<N>` (helpers.py compute_versioned_name).
+    problems.push(
+      '`registry.enable_online_feature_view_versioning` is true, which platter serve does not read yet (versioned views live under `<view>_v<N>`); serve this repo with Feast or turn versioning off',
+    );
+  }
+
   if (problems.length === 0) return;
   const head = `${cfg.configPath}: platter serve cannot use ${problems.length === 1 ? 'this configuration' : `${problems.length} parts of this configuration`}:`;
   throw new PlatterError('CONFIG_UNSUPPORTED', [head, ...problems.map((p) => `  - ${p}`)].join('\n'));

@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRepoConfig } from '../../../src/config/load.js';
+import { validateForServe } from '../../../src/config/validate-serve.js';
+
+const where = { repoPath: '/repo', configPath: '/repo/feature_store.yaml', env: {} };
+
+test('online feature view versioning is refused by name (its Redis fields are <view>_v<N>)', () => {
+  const cfg = parseRepoConfig(
+    'project: p\nregistry:\n  path: data/registry.db\n  enable_online_feature_view_versioning: true\nonline_store:\n  type: redis\n',
+    where,
+  );
+  assert.throws(() => validateForServe(cfg), /registry\.enable_online_feature_view_versioning/);
+});
+
+test('a plain local redis repo is servable', () => {
+  const cfg = parseRepoConfig('project: p\nregistry: data/registry.db\nonline_store:\n  type: redis\n', where);
+  assert.doesNotThrow(() => validateForServe(cfg));
+});
