@@ -201,11 +201,11 @@ export class SqlRegistrySource implements RegistrySource {
       }
       const token = await this.#marker(client, tables);
       const rows = new Map<string, pg.QueryResult>();
-      const read = async (table: string, sql: string) => {
+      const read = async (what: string, sql: string) => {
         try {
-          rows.set(table, await client.query(sql));
+          rows.set(what, await client.query(sql));
         } catch (err) {
-          throw this.#unavailable(err, `reading table ${table}`);
+          throw this.#unavailable(err, `reading ${what === 'objects' ? 'the object tables' : `table ${what}`}`);
         }
       };
       if (tables.includes('projects')) {
@@ -214,15 +214,22 @@ export class SqlRegistrySource implements RegistrySource {
       if (tables.includes('feast_metadata')) {
         await read('feast_metadata', 'SELECT DISTINCT project_id FROM feast_metadata ORDER BY project_id');
       }
-      for (const t of OBJECT_TABLES) {
-        if (!tables.includes(t.table)) continue;
-        await read(
-          t.table,
-          `SELECT project_id, ${ident(t.idColumn)} AS name, ${ident(t.protoColumn)} AS proto FROM ${ident(t.table)} ORDER BY project_id, ${ident(t.idColumn)}`,
-        );
-      }
+      // Every object table in one round trip.
+      const present = OBJECT_TABLES.filter((t) => tables.includes(t.table));
+      await read(
+        'objects',
+        present
+          .map((t) => `SELECT '${t.table}' AS t, project_id, ${ident(t.idColumn)}::text AS name, ${ident(t.protoColumn)} AS proto FROM ${ident(t.table)}`)
+          .join(' UNION ALL ') + ' ORDER BY t, project_id, name',
+      );
       await client.query('COMMIT');
-      return { registry: assemble(rows), token };
+      const byTable = new Map<string, pg.QueryResult['rows']>();
+      for (const r of rows.get('objects')!.rows) {
+        let list = byTable.get(r.t);
+        if (list === undefined) byTable.set(r.t, (list = []));
+        list.push(r);
+      }
+      return { registry: assemble(rows.get('projects')?.rows, rows.get('feast_metadata')?.rows, byTable), token };
     } catch (err) {
       broken = !(err instanceof PlatterError && err.code === 'REGISTRY_INVALID');
       await client.query('ROLLBACK').catch(() => undefined);
@@ -271,15 +278,17 @@ export class SqlRegistrySource implements RegistrySource {
  * `projects` table (plus projects known only from `feast_metadata`, which Feast's own start-up
  * sync would add to `projects`), and each object of a known project with its project stamped in.
  */
-function assemble(rows: ReadonlyMap<string, pg.QueryResult>): Record<string, any> {
+function assemble(
+  projectRows: readonly Record<string, any>[] | undefined,
+  metadataRows: readonly Record<string, any>[] | undefined,
+  objectRows: ReadonlyMap<string, readonly Record<string, any>[]>,
+): Record<string, any> {
   const RegistryT = protoType('feast.core.Registry');
   const registry: Record<string, any> = RegistryT.toObject(RegistryT.create(), TO_OBJECT);
 
-  const projectsTable = rows.get('projects');
-  const metadata = rows.get('feast_metadata');
-  const known = projectsTable === undefined && metadata === undefined ? null : new Set<string>();
+  const known = projectRows === undefined && metadataRows === undefined ? null : new Set<string>();
   let lastUpdated: { seconds: number; nanos: number } | null = null;
-  for (const r of projectsTable?.rows ?? []) {
+  for (const r of projectRows ?? []) {
     const where = `projects row (project_id '${r.project_id}')`;
     const p = decodeMessage('feast.core.Project', r.project_proto, `${where}: project_proto`);
     const name = p.spec?.name ?? '';
@@ -294,7 +303,7 @@ function assemble(rows: ReadonlyMap<string, pg.QueryResult>): Record<string, any
     }
   }
   const ProjectT = protoType('feast.core.Project');
-  for (const r of metadata?.rows ?? []) {
+  for (const r of metadataRows ?? []) {
     const id = String(r.project_id);
     if (known!.has(id)) continue;
     known!.add(id);
@@ -303,7 +312,7 @@ function assemble(rows: ReadonlyMap<string, pg.QueryResult>): Record<string, any
   if (lastUpdated !== null) registry.last_updated = lastUpdated;
 
   for (const t of OBJECT_TABLES) {
-    for (const r of rows.get(t.table)?.rows ?? []) {
+    for (const r of objectRows.get(t.table) ?? []) {
       const project = String(r.project_id);
       if (known !== null && !known.has(project)) continue; // Feast's proto() lists known projects only
       const where = `${t.table} row (project_id '${project}', ${t.idColumn} '${r.name}')`;
