@@ -89,7 +89,7 @@ async function openReader(cfg: RepoConfig, logger: Logger): Promise<OnlineReader
       // Keep going: /health reports 503 until Redis answers, and ioredis keeps reconnecting.
       logger.error({ err: (err as Error).message }, 'redis is not reachable yet');
     }
-    return new RedisOnlineReader(client, cfg.project);
+    return new RedisOnlineReader(client, cfg.project, { scripting: cfg.platter.redisRead === 'script' });
   }
   if (store?.type === 'sqlite') return new SqliteOnlineReader(store.path, cfg.project);
   throw new PlatterError('CONFIG_UNSUPPORTED', `${cfg.configPath}: online_store cannot be served`);

@@ -909,7 +909,7 @@ function readFeatureServer(r: Reader, doc: Mapping): FeatureServerConfig | null 
   return { type, enabled, featureLogging, raw: m };
 }
 
-const PLATTER_KEYS = ['max_entity_rows', 'max_request_bytes', 'online_store_timeout_ms', 'ttl_policy', 'http', 'grpc', 'admin'];
+const PLATTER_KEYS = ['max_entity_rows', 'max_request_bytes', 'online_store_timeout_ms', 'ttl_policy', 'redis_read', 'http', 'grpc', 'admin'];
 
 /** Our `platter:` section, snake_case like the rest of the file. Feast ignores it (extra="allow"). */
 function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
@@ -936,6 +936,14 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
       r.invalid('platter.ttl_policy', t, 'flag (OUTSIDE_MAX_AGE, value returned) or null (OUTSIDE_MAX_AGE, value nulled); quote "null" in YAML');
     }
     ttlPolicy = t;
+  }
+  let redisRead: PlatterSettings['redisRead'] = d.redisRead;
+  if (has(m, 'redis_read')) {
+    const v = m['redis_read'];
+    if (v !== 'script' && v !== 'pipeline') {
+      r.invalid('platter.redis_read', v, 'script (one Lua call per request) or pipeline (pipelined HMGETs)');
+    }
+    redisRead = v;
   }
   let http: PlatterSettings['http'] = { ...d.http };
   if (has(m, 'http') && m['http'] !== null) {
@@ -968,6 +976,7 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
     maxRequestBytes: has(m, 'max_request_bytes') ? positive(m['max_request_bytes'], 'platter.max_request_bytes', 'bytes') : d.maxRequestBytes,
     onlineStoreTimeoutMs: has(m, 'online_store_timeout_ms') ? positive(m['online_store_timeout_ms'], 'platter.online_store_timeout_ms', 'milliseconds') : d.onlineStoreTimeoutMs,
     ttlPolicy,
+    redisRead,
     http,
     grpc,
     ...(admin !== undefined ? { admin } : {}),

@@ -17,3 +17,10 @@ test('a plain local redis repo is servable', () => {
   const cfg = parseRepoConfig('project: p\nregistry: data/registry.db\nonline_store:\n  type: redis\n', where);
   assert.doesNotThrow(() => validateForServe(cfg));
 });
+
+test('platter.redis_read picks the Redis read path and rejects anything else by name', () => {
+  const yaml = (v: string) => `project: p\nregistry: data/registry.db\nonline_store:\n  type: redis\nplatter:\n  redis_read: ${v}\n`;
+  assert.equal(parseRepoConfig(yaml('pipeline'), where).platter.redisRead, 'pipeline');
+  assert.equal(parseRepoConfig('project: p\nregistry: data/registry.db\n', where).platter.redisRead, 'script');
+  assert.throws(() => parseRepoConfig(yaml('lua'), where), /platter\.redis_read/);
+});
