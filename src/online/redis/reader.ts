@@ -36,6 +36,21 @@ for gi = 1, g do
   a = f1 + 1
 end
 return out`;
+/**
+ * Largest read (keys x fields) sent as one script. A script runs atomically, so a wide one holds
+ * Redis for its whole duration and costs Redis ~2-3x the CPU of plain HMGETs; past this size the
+ * client-side saving no longer pays for it (bench/results/2026-11-22T03-18-31Z-6f39bc1.json:
+ * 100x250 through the script collapsed into timeouts on 275-field listpack hashes, and matched
+ * the pipeline on hashtable ones). 100 keys x 50 features plus timestamps stays under it.
+ */
+const MAX_SCRIPT_CELLS = 8192;
+
+function cellCount(batches: readonly ReadBatch[]): number {
+  let n = 0;
+  for (const b of batches) n += b.keys.length * (b.prepared as Buffer[]).length;
+  return n;
+}
+
 const HMGET_MANY_SHA = createHash('sha1').update(HMGET_MANY).digest('hex');
 
 export class RedisOnlineReader implements OnlineReader {
@@ -69,7 +84,7 @@ export class RedisOnlineReader implements OnlineReader {
       if (this.#isCluster) return await this.#readCluster(batches);
       let keys = 0;
       for (const b of batches) keys += b.keys.length;
-      if (keys > 1 && this.#scripting) {
+      if (keys > 1 && this.#scripting && cellCount(batches) <= MAX_SCRIPT_CELLS) {
         try {
           return await this.#readScripted(batches, keys);
         } catch (err) {
