@@ -7,10 +7,14 @@
  *   plans the request and `RedisOnlineReader.read` (src/online/redis/reader.ts) reads it, so it
  *   sends whatever commands the server sends (pipelined HMGETs, a Lua call, ...). The gap between a
  *   server row and this row is the server's own cost: transport, parsing, key building, rendering.
- * - `redis-hmget` (opt-in): Feast's command shape written out by hand — one HMGET per distinct
- *   entity key (key = serialized entity key ++ project; fields = `_ts:<view>` and the murmur3 field
- *   of each feature, per view, in the planner's slot order), all of a request's HMGETs in one
- *   ioredis pipeline. What Feast's own servers send.
+ * - `redis-hmget`: Feast's command shape written out by hand — one HMGET per distinct entity key
+ *   (key = serialized entity key ++ project; fields = `_ts:<view>` and the murmur3 field of each
+ *   feature, per view, in the planner's slot order), all of a request's HMGETs in one ioredis
+ *   pipeline. What Feast's own servers send, through the client library the server uses.
+ * - `redis-resp`: the same HMGETs through a minimal RESP client (lib/resp-client.ts: one socket,
+ *   the request's commands prebuilt and written at once, replies parsed by counting). The floor:
+ *   no server can read these cells for less client CPU; `cli CPU` of this row against
+ *   `redis-hmget`'s is how far the client library is from it.
  * - `redis-autopipe` (opt-in): the same HMGETs as single commands on an ioredis client with
  *   `enableAutoPipelining`, which coalesces the commands of concurrent requests into shared writes
  *   (DESIGN.md §3 step 4).
@@ -31,6 +35,7 @@ import { buildRegistryIndex } from '../src/registry/registry-index.js';
 import { Planner } from '../src/serving/plan.js';
 import { CheckFailure } from './lib/check.js';
 import { closedLoop } from './lib/closed-loop.js';
+import { RespClient, encodeCommand } from './lib/resp-client.js';
 import type { BenchContext, PreparedLoad, Target } from './lib/types.js';
 import { ENTITY, checkIds, eventSeconds, featureRefs, seedValue, type FeatureSpec, type Workload } from './workloads.js';
 
@@ -111,11 +116,31 @@ async function hmgetAutoPipelined(client: RedisClient, keys: readonly Buffer[], 
   return Promise.all(keys.map((k) => client.hmgetBuffer(k, ...fields)));
 }
 
+/** Compares the cells of HMGET replies (one row per distinct id, `layout` order) with the seed. */
+function checkCells(name: string, w: Workload, ctx: BenchContext, ids: readonly number[], layout: readonly Slot[], rows: readonly (readonly (Buffer | null)[])[]): void {
+  if (rows.length !== ids.length) throw new CheckFailure(`${name}: workload ${w.name}: ${rows.length} replies for ${ids.length} keys`);
+  ids.forEach((id, r) => {
+    const seeded = id <= ctx.entities;
+    if (rows[r]!.length !== layout.length) throw new CheckFailure(`${name}: workload ${w.name}: id ${id}: ${rows[r]!.length} cells, expected ${layout.length}`);
+    layout.forEach((s, i) => {
+      const cell = rows[r]![i] ?? null;
+      const what = `${name}: workload ${w.name}: id ${id}, field ${s.feature ? `${s.view}:${s.feature.name}` : `_ts:${s.view}`}`;
+      if (!seeded) {
+        if (cell !== null) throw new CheckFailure(`${what}: expected no value (never seeded), got ${cell.length} bytes`);
+        return;
+      }
+      const want = s.feature ? encodeValue(ValueType[s.feature.valueType], seedValue(s.feature, id)) : encodeTimestamp(eventSeconds(ctx.baseSeconds, id), 0);
+      if (cell === null || !cell.equals(want)) {
+        throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
+      }
+    });
+  });
+}
+
 function makeCeilingTarget(name: string, autoPipeline: boolean, byDefault: boolean): Target {
   const read = autoPipeline ? hmgetAutoPipelined : hmgetPipeline;
   return {
     name,
-    usesServer: false,
     byDefault,
     async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
       const layout = slots(w);
@@ -124,26 +149,10 @@ function makeCeilingTarget(name: string, autoPipeline: boolean, byDefault: boole
       const client = await openLikeServe(ctx.repoDir, autoPipeline);
       const n = requests.length;
       return {
+        serverPid: null,
         async check() {
           const ids = [...new Set(checkIds(w, ctx.entities))];
-          const rows = await read(client, keysFor(ids, ctx.project), fields);
-          ids.forEach((id, r) => {
-            const seeded = id <= ctx.entities;
-            layout.forEach((s, i) => {
-              const cell = rows[r]![i] ?? null;
-              const what = `${name}: workload ${w.name}: id ${id}, field ${s.feature ? `${s.view}:${s.feature.name}` : `_ts:${s.view}`}`;
-              if (!seeded) {
-                if (cell !== null) throw new CheckFailure(`${what}: expected no value (never seeded), got ${cell.length} bytes`);
-                return;
-              }
-              const want = s.feature
-                ? encodeValue(ValueType[s.feature.valueType], seedValue(s.feature, id))
-                : encodeTimestamp(eventSeconds(ctx.baseSeconds, id), 0);
-              if (cell === null || !cell.equals(want)) {
-                throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
-              }
-            });
-          });
+          checkCells(name, w, ctx, ids, layout, await read(client, keysFor(ids, ctx.project), fields));
         },
         run: (ms) =>
           closedLoop(
@@ -165,14 +174,50 @@ function makeCeilingTarget(name: string, autoPipeline: boolean, byDefault: boole
 }
 
 /** Feast's command shape: one pipeline of HMGETs per request. */
-export const redisHmgetTarget: Target = makeCeilingTarget('redis-hmget', false, false);
+export const redisHmgetTarget: Target = makeCeilingTarget('redis-hmget', false, true);
+
+/** The same HMGETs through the minimal RESP client: the floor of a request's Redis reads. */
+export const redisRespTarget: Target = {
+  name: 'redis-resp',
+  byDefault: true,
+  async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
+    const layout = slots(w);
+    const fields = layout.map((s) => s.field);
+    const commandsFor = (keys: readonly Buffer[]) => Buffer.concat(keys.map((k) => encodeCommand(['HMGET', k, ...fields])));
+    const requests = pool.map((ids) => {
+      const keys = keysFor(ids, ctx.project);
+      return { bytes: commandsFor(keys), replies: keys.length };
+    });
+    const r = ctx.redis;
+    const client = await RespClient.connect(r.host, r.port, { password: r.password, db: r.db });
+    const n = requests.length;
+    return {
+      serverPid: null,
+      async check() {
+        const ids = [...new Set(checkIds(w, ctx.entities))];
+        const keys = keysFor(ids, ctx.project);
+        const res = await client.send(commandsFor(keys), keys.length, true);
+        checkCells('redis-resp', w, ctx, ids, layout, res.rows!);
+      },
+      run: (ms) =>
+        closedLoop(
+          async (seq) => {
+            const req = requests[seq % n]!;
+            return (await client.send(req.bytes, req.replies)).bytes;
+          },
+          ctx.settings.connections,
+          ms,
+        ),
+      close: async () => client.close(),
+    };
+  },
+};
 /** The same HMGETs as separate commands on an auto-pipelined client. */
 export const redisAutopipeTarget: Target = makeCeilingTarget('redis-autopipe', true, false);
 
 /** The product's Planner + RedisOnlineReader, driven directly: the server's store reads without the server. */
 export const redisCeilingTarget: Target = {
   name: 'redis-ceiling',
-  usesServer: false,
   byDefault: true,
   async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
     const cfg = loadRepoConfig(ctx.repoDir);
@@ -180,7 +225,8 @@ export const redisCeilingTarget: Target = {
     if (registryPath === undefined) throw new Error(`${cfg.configPath}: the bench writes a local file registry`);
     const index = buildRegistryIndex(decodeRegistry(readFileSync(registryPath), registryPath), cfg.project);
     const client = await openLikeServe(ctx.repoDir, false);
-    const reader = new RedisOnlineReader(client, cfg.project);
+    // Configured exactly as `platter serve` configures its reader (src/cli/serve.ts).
+    const reader = new RedisOnlineReader(client, cfg.project, { scripting: cfg.platter.redisRead === 'script' });
     const plan = new Planner(index, reader, cfg.entityKeySerializationVersion).plan(
       featureRefs(w),
       w.featureService,
@@ -202,6 +248,7 @@ export const redisCeilingTarget: Target = {
     const requests = pool.map(batchesFor);
     const n = requests.length;
     return {
+      serverPid: null,
       async check() {
         const ids = [...new Set(checkIds(w, ctx.entities))];
         const rows = await reader.read(batchesFor(ids));
@@ -240,6 +287,51 @@ export const redisCeilingTarget: Target = {
           ms,
         ),
       close: () => reader.close(),
+    };
+  },
+};
+
+/**
+ * Opt-in: HGETALL per distinct key through the minimal RESP client, keeping the layout's fields.
+ * Not what any Feast server sends; a reference for listpack-encoded hashes, where every HMGET
+ * field is a linear scan of the hash (k fields cost k x N) while HGETALL is one walk (N).
+ */
+export const redisHgetallTarget: Target = {
+  name: 'redis-hgetall',
+  byDefault: false,
+  async prepare(ctx: BenchContext, w: Workload, pool: readonly (readonly number[])[]): Promise<PreparedLoad> {
+    const layout = slots(w);
+    const commandsFor = (keys: readonly Buffer[]) => Buffer.concat(keys.map((k) => encodeCommand(['HGETALL', k])));
+    const requests = pool.map((ids) => {
+      const keys = keysFor(ids, ctx.project);
+      return { bytes: commandsFor(keys), replies: keys.length };
+    });
+    const r = ctx.redis;
+    const client = await RespClient.connect(r.host, r.port, { password: r.password, db: r.db });
+    const n = requests.length;
+    return {
+      serverPid: null,
+      async check() {
+        const ids = [...new Set(checkIds(w, ctx.entities))];
+        const keys = keysFor(ids, ctx.project);
+        const res = await client.send(commandsFor(keys), keys.length, true);
+        const rows = res.rows!.map((flat) => {
+          const byField = new Map<string, Buffer>();
+          for (let i = 0; i + 1 < flat.length; i += 2) byField.set(flat[i]!.toString('latin1'), flat[i + 1]!);
+          return layout.map((s) => byField.get(s.field.toString('latin1')) ?? null);
+        });
+        checkCells('redis-hgetall', w, ctx, ids, layout, rows);
+      },
+      run: (ms) =>
+        closedLoop(
+          async (seq) => {
+            const req = requests[seq % n]!;
+            return (await client.send(req.bytes, req.replies)).bytes;
+          },
+          ctx.settings.connections,
+          ms,
+        ),
+      close: async () => client.close(),
     };
   },
 };

@@ -1,15 +1,18 @@
 /**
- * The bench's feature repo and its named workloads.
+ * The bench's feature repo and its named workloads: the shape of Feast's own serving benchmark
+ * (feast-dev/feast-benchmarks), regenerated here. Only the shape is copied; the data comes from
+ * formulas so every response can be checked.
  *
- * Repo: entity `driver` (join key `driver_id`, INT64), two feature views of 10 features each
- * (mostly INT64, the shape of Feast's own serving benchmark, plus one DOUBLE, FLOAT and STRING per
- * view so every decode path runs), a feature service over both. Every stored value is a pure
- * function of (view, feature, entity id) — `expectedValue` — so a response can be checked against
- * what was seeded without asking Redis or the server.
+ * Repo: entity `driver` (join key `driver_id`, INT64); 25 feature views `feature_view_<v>` of 10
+ * INT64 features each (`feature_<10v+j>`, 250 in all); feature services `fs50` .. `fs250` over the
+ * first 5, 10, 15, 20, 25 views (the first N features). Every stored value is a pure function of
+ * (feature, entity id) — `expectedValue` — so a response is checked without asking Redis or the
+ * server.
  *
- * A workload is one request shape; its pool holds `BENCH_POOL` request bodies with entity ids
- * drawn uniformly (with repeats, as real clients send) from the seeded range, and the load
- * rotates through the pool.
+ * A workload is one request shape; its pool holds `BENCH_POOL` request bodies whose entity ids are
+ * drawn uniformly, with repeats, from 1..round(idSpan x entities): with the default span of 1.2,
+ * one id in six was never seeded and comes back NOT_FOUND, as in Feast's benchmark, where ids are
+ * drawn from a key space the data does not cover completely.
  */
 import type { RepoDefinition } from '../src/registry/definition.js';
 import type { ValueTypeName } from '../src/encoding/value-type.js';
@@ -20,24 +23,36 @@ export interface FeatureSpec {
   readonly view: string;
   readonly name: string;
   readonly valueType: Extract<ValueTypeName, 'INT64' | 'DOUBLE' | 'FLOAT' | 'STRING'>;
-  /** Position inside its view; part of the value formula. */
+  /** Global feature number (feature_<index>); part of the value formula. */
   readonly index: number;
 }
 
-const VIEW_TYPES: Record<string, FeatureSpec['valueType'][]> = {
-  stats_a: ['INT64', 'DOUBLE', 'INT64', 'FLOAT', 'INT64', 'STRING', 'INT64', 'INT64', 'INT64', 'INT64'],
-  stats_b: ['INT64', 'INT64', 'DOUBLE', 'INT64', 'FLOAT', 'INT64', 'INT64', 'STRING', 'INT64', 'INT64'],
-};
+export const VIEW_COUNT = 25;
+export const FEATURES_PER_VIEW = 10;
 
-/** Feature names are unique across views (a0..a9, b0..b9), so short output names never collide. */
+/** feature_view_0 .. feature_view_24, each with 10 INT64 features. */
 export const VIEWS: Readonly<Record<string, readonly FeatureSpec[]>> = Object.fromEntries(
-  Object.entries(VIEW_TYPES).map(([view, types]) => [
-    view,
-    types.map((valueType, index): FeatureSpec => ({ view, name: `${view.slice(-1)}${index}`, valueType, index })),
-  ]),
+  Array.from({ length: VIEW_COUNT }, (_, v) => {
+    const view = `feature_view_${v}`;
+    const features = Array.from(
+      { length: FEATURES_PER_VIEW },
+      (_, j): FeatureSpec => ({ view, name: `feature_${v * FEATURES_PER_VIEW + j}`, valueType: 'INT64', index: v * FEATURES_PER_VIEW + j }),
+    );
+    return [view, features];
+  }),
 );
 
-export const FEATURE_SERVICE = 'bench_all';
+/** Every feature in view order (feature_0 .. feature_249). */
+export const ALL_FEATURES: readonly FeatureSpec[] = Object.values(VIEWS).flat();
+
+/** fs50 .. fs250: the first N features (N/10 whole views), like Feast's feature_service_0..4. */
+export const FEATURE_SERVICES: Readonly<Record<string, readonly FeatureSpec[]>> = Object.fromEntries(
+  [50, 100, 150, 200, 250].map((n) => [`fs${n}`, ALL_FEATURES.slice(0, n)]),
+);
+
+/** Hash fields per entity key once every view is written: one per feature plus `_ts:<view>` per view. */
+export const FIELDS_PER_HASH = ALL_FEATURES.length + VIEW_COUNT;
+
 /** View TTL: long enough that every seeded row is fresh, non-zero so the TTL check runs. */
 export const TTL_SECONDS = 86_400;
 
@@ -51,7 +66,10 @@ export function repoDefinition(project: string): RepoDefinition {
       features: features.map((f) => ({ name: f.name, valueType: f.valueType })),
       ttlSeconds: TTL_SECONDS,
     })),
-    featureServices: [{ name: FEATURE_SERVICE, projections: Object.keys(VIEWS).map((view) => ({ view })) }],
+    featureServices: Object.entries(FEATURE_SERVICES).map(([name, features]) => ({
+      name,
+      projections: [...new Set(features.map((f) => f.view))].map((view) => ({ view })),
+    })),
   };
 }
 
@@ -60,7 +78,8 @@ export function seedValue(f: FeatureSpec, id: number): number | string {
   const k = f.index;
   switch (f.valueType) {
     case 'INT64':
-      return id * 1000 + k + (f.view === 'stats_b' ? 500 : 0);
+      // Up to 8 digits: varints of 3-4 bytes, JSON numbers of 4-8 characters.
+      return id * 1000 + k;
     case 'DOUBLE':
       return id / 7 + k;
     case 'FLOAT':
@@ -89,68 +108,60 @@ export interface Workload {
   readonly features: readonly FeatureSpec[];
   /** Requested by feature service instead of a `features` list. */
   readonly featureService: string | null;
-  /** Share of entity ids drawn from outside the seeded range (NOT_FOUND). */
-  readonly missRate: number;
+  /** Entity ids are drawn uniformly from 1..round(idSpan x entities); ids above `entities` miss. */
+  readonly idSpan: number;
   /** Part of a plain `npm run bench`. */
   readonly byDefault: boolean;
 }
 
-const A = VIEWS.stats_a!;
-const B = VIEWS.stats_b!;
+/** Default id span: 1..12,000 for 10,000 seeded entities, so about one id in six misses. */
+export const ID_SPAN = 1.2;
+
+const V0 = VIEWS.feature_view_0!;
+const fsWorkload = (rows: number, n: number, byDefault: boolean, extra: Partial<Workload> = {}): Workload => ({
+  name: `${rows}x${n}`,
+  description: `${rows} entit${rows === 1 ? 'y' : 'ies'} x ${n} features through feature service fs${n} (${n / FEATURES_PER_VIEW} views)`,
+  entitiesPerRequest: rows,
+  features: FEATURE_SERVICES[`fs${n}`]!,
+  featureService: `fs${n}`,
+  idSpan: ID_SPAN,
+  byDefault,
+  ...extra,
+});
 
 export const WORKLOADS: readonly Workload[] = [
   {
     name: '1x10',
     description: '1 entity x 10 features of one view (features list)',
     entitiesPerRequest: 1,
-    features: A,
+    features: V0,
     featureService: null,
-    missRate: 0,
+    idSpan: ID_SPAN,
     byDefault: true,
   },
+  fsWorkload(1, 50, true),
+  fsWorkload(1, 100, false),
+  fsWorkload(1, 150, false),
+  fsWorkload(1, 200, false),
+  fsWorkload(1, 250, true),
+  fsWorkload(10, 50, true),
+  fsWorkload(100, 50, true),
+  fsWorkload(100, 100, false),
+  fsWorkload(100, 150, false),
+  fsWorkload(100, 200, false),
+  fsWorkload(100, 250, true),
+  fsWorkload(100, 50, true, {
+    name: 'miss',
+    description: '100x50 (fs50) with ids drawn from 1..10x the seeded range: ~90% of rows NOT_FOUND',
+    idSpan: 10,
+  }),
   {
     name: '100x10',
-    description: '100 entities x 10 features over 2 views (5 + 5, features list)',
+    description: '100 entities x 10 features of one view (features list)',
     entitiesPerRequest: 100,
-    features: [...A.slice(0, 5), ...B.slice(0, 5)],
+    features: V0,
     featureService: null,
-    missRate: 0,
-    byDefault: true,
-  },
-  {
-    name: 'miss',
-    description: '100x10 with half of the entity ids never seeded (NOT_FOUND)',
-    entitiesPerRequest: 100,
-    features: [...A.slice(0, 5), ...B.slice(0, 5)],
-    featureService: null,
-    missRate: 0.5,
-    byDefault: true,
-  },
-  {
-    name: '1x20',
-    description: '1 entity x 20 features over 2 views (features list)',
-    entitiesPerRequest: 1,
-    features: [...A, ...B],
-    featureService: null,
-    missRate: 0,
-    byDefault: false,
-  },
-  {
-    name: '1x20-fs',
-    description: `1 entity x 20 features over 2 views through feature service '${FEATURE_SERVICE}'`,
-    entitiesPerRequest: 1,
-    features: [...A, ...B],
-    featureService: FEATURE_SERVICE,
-    missRate: 0,
-    byDefault: false,
-  },
-  {
-    name: '100x20',
-    description: '100 entities x 20 features over 2 views (features list)',
-    entitiesPerRequest: 100,
-    features: [...A, ...B],
-    featureService: null,
-    missRate: 0,
+    idSpan: ID_SPAN,
     byDefault: false,
   },
 ];
@@ -158,11 +169,13 @@ export const WORKLOADS: readonly Workload[] = [
 export function selectWorkloads(names: readonly string[]): Workload[] {
   if (names.length === 0) return WORKLOADS.filter((w) => w.byDefault);
   if (names.includes('all')) return [...WORKLOADS];
-  return names.map((n) => {
-    const w = WORKLOADS.find((x) => x.name === n);
-    if (!w) throw new Error(`unknown workload '${n}'; known: ${WORKLOADS.map((x) => x.name).join(', ')}, all`);
-    return w;
-  });
+  return names.map(workloadByName);
+}
+
+export function workloadByName(n: string): Workload {
+  const w = WORKLOADS.find((x) => x.name === n);
+  if (!w) throw new Error(`unknown workload '${n}'; known: ${WORKLOADS.map((x) => x.name).join(', ')}, all`);
+  return w;
 }
 
 /** `features` list of a request ("view:feature"), or null when the workload uses the feature service. */
@@ -182,19 +195,28 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Entity ids per request: seeded ids are 1..entities; misses come from entities+1..2*entities. */
+/** Entity ids per request, uniform over 1..round(idSpan x entities) (ids above `entities` were never seeded). */
 export function requestPool(w: Workload, size: number, entities: number, seed: number): number[][] {
   const rnd = prng(seed ^ hash(w.name));
+  const span = Math.max(1, Math.round(w.idSpan * entities));
   const pool: number[][] = [];
   for (let i = 0; i < size; i++) {
     const ids: number[] = [];
-    for (let e = 0; e < w.entitiesPerRequest; e++) {
-      const miss = w.missRate > 0 && rnd() < w.missRate;
-      ids.push(1 + Math.floor(rnd() * entities) + (miss ? entities : 0));
-    }
+    for (let e = 0; e < w.entitiesPerRequest; e++) ids.push(1 + Math.floor(rnd() * span));
     pool.push(ids);
   }
   return pool;
+}
+
+/** Share of the pool's entity rows that were never seeded (NOT_FOUND). */
+export function poolMissShare(pool: readonly (readonly number[])[], entities: number): number {
+  let rows = 0;
+  let miss = 0;
+  for (const ids of pool) {
+    rows += ids.length;
+    for (const id of ids) if (id > entities) miss++;
+  }
+  return rows === 0 ? 0 : miss / rows;
 }
 
 function hash(s: string): number {

@@ -37,6 +37,6 @@ export async function closedLoop(call: Call, concurrency: number, ms: number): P
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsedMs = performance.now() - start;
-  if (firstError !== null && ok === 0) throw firstError;
-  return { ok, errors, elapsedMs, latency, bytes };
+  // Failures under load (timeouts of an overloaded store, ...) are results: counted, not thrown.
+  return { ok, errors, elapsedMs, latency, bytes, firstError: firstError === null ? null : String((firstError as Error).message ?? firstError) };
 }

@@ -1,6 +1,9 @@
 /**
- * The Redis the bench seeds and the server reads: REDIS_URL when set, else 127.0.0.1:6379 when
- * something answers there, else a private `redis-server` on a free port, stopped at exit.
+ * The Redis the bench seeds and the server reads: REDIS_URL when set; else, by default, a private
+ * `redis-server` on a free port (stock configuration, no persistence), stopped at exit, so the
+ * numbers do not depend on whatever else uses a shared Redis or how it was configured, and the
+ * bench may change `hash-max-listpack-entries` for its second hash-encoding pass. With
+ * BENCH_REDIS=shared it uses 127.0.0.1:6379 when something answers there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
@@ -59,13 +62,13 @@ function target(host: string, port: number, password: string | null, db: number,
   };
 }
 
-export async function findRedis(url: string | null): Promise<RedisTarget> {
+export async function findRedis(url: string | null, mode: 'private' | 'shared' = 'private'): Promise<RedisTarget> {
   if (url !== null) {
     const u = new URL(url);
     const db = Number(u.pathname.replace(/^\//, '') || 0);
     return target(u.hostname, Number(u.port || 6379), u.password ? decodeURIComponent(u.password) : null, db, 'REDIS_URL');
   }
-  if (await reachable('127.0.0.1', 6379)) return target('127.0.0.1', 6379, null, 0, 'default');
+  if (mode === 'shared' && (await reachable('127.0.0.1', 6379))) return target('127.0.0.1', 6379, null, 0, 'default');
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
@@ -77,7 +80,7 @@ export async function findRedis(url: string | null): Promise<RedisTarget> {
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill();
-  throw new Error('no Redis: REDIS_URL is unset, nothing answers on 127.0.0.1:6379 and redis-server could not be started');
+  throw new Error('no Redis: REDIS_URL is unset and redis-server could not be started (BENCH_REDIS=shared uses 127.0.0.1:6379)');
 }
 
 /** A plain ioredis client for the bench's own bookkeeping (seeding runs through the product's writer). */
@@ -99,4 +102,57 @@ export async function redisInfo(client: Redis, section: string): Promise<string>
 export function infoField(info: string, field: string): string | null {
   const m = new RegExp(`^${field}:(.*)$`, 'm').exec(info);
   return m ? m[1]!.trim() : null;
+}
+
+/** A Redis config value (`CONFIG GET`), or null when the server does not know the name. */
+export async function configGet(client: Redis, name: string): Promise<string | null> {
+  const reply = (await client.call('CONFIG', 'GET', name)) as string[];
+  return reply.length >= 2 ? reply[1]! : null;
+}
+
+/**
+ * The hash listpack threshold under its Redis 7 name, or its Redis <= 6 name (`ziplist`), whichever
+ * the server knows: [name, value].
+ */
+export async function hashListpackEntries(client: Redis): Promise<[string, number] | null> {
+  for (const name of ['hash-max-listpack-entries', 'hash-max-ziplist-entries']) {
+    const v = await configGet(client, name).catch(() => null); // CONFIG may be disabled (managed Redis)
+    if (v !== null) return [name, Number(v)];
+  }
+  return null;
+}
+
+export interface HashEncodingInfo {
+  /** `OBJECT ENCODING` of the first seeded entity's hash: 'hashtable', 'listpack' (7+) or 'ziplist' (<= 6). */
+  readonly objectEncoding: string | null;
+  /** The threshold in force when the keys were written, e.g. {name: 'hash-max-listpack-entries', value: 128}. */
+  readonly listpackEntries: { readonly name: string; readonly value: number } | null;
+  readonly listpackValueBytes: number | null;
+  /** Fields of that hash (HLEN). */
+  readonly fieldsPerHash: number | null;
+  /** `MEMORY USAGE` of that hash, bytes. */
+  readonly bytesPerHash: number | null;
+  /** INFO used_memory after seeding minus before, MiB (approximate: includes anything else written meanwhile). */
+  readonly datasetMiB: number | null;
+}
+
+export async function hashEncodingInfo(client: Redis, sampleKey: Buffer, listpack: [string, number] | null, datasetBytes: number | null): Promise<HashEncodingInfo> {
+  const enc = (await client.call('OBJECT', 'ENCODING', sampleKey).catch(() => null)) as string | null;
+  const fields = await client.hlen(sampleKey).catch(() => null);
+  const bytes = (await client.call('MEMORY', 'USAGE', sampleKey).catch(() => null)) as number | null;
+  const valueName = listpack?.[0].replace('entries', 'value') ?? 'hash-max-listpack-value';
+  const value = await configGet(client, valueName).catch(() => null);
+  return {
+    objectEncoding: enc,
+    listpackEntries: listpack ? { name: listpack[0], value: listpack[1] } : null,
+    listpackValueBytes: value === null ? null : Number(value),
+    fieldsPerHash: fields,
+    bytesPerHash: bytes,
+    datasetMiB: datasetBytes === null ? null : Math.round((datasetBytes / 2 ** 20) * 10) / 10,
+  };
+}
+
+export async function usedMemory(client: Redis): Promise<number | null> {
+  const v = infoField(await redisInfo(client, 'memory'), 'used_memory');
+  return v === null ? null : Number(v);
 }

@@ -1,7 +1,8 @@
 /**
- * Runs `platter serve` (the built CLI, bin/platter.js -> dist/) as a child process on free ports,
- * waits for GET /health to answer 200, and stops it with SIGTERM. The child's pid is what the
- * CPU accounting reads; its log is kept (last 200 lines) for error messages.
+ * Child-process servers: `platter serve` (the built CLI, bin/platter.js -> dist/) and the bench's
+ * reference servers (bench/baselines/*.ts, run through tsx). Each runs on free ports, is ready when
+ * GET /health answers 200, and stops with SIGTERM. The child's pid is what the CPU accounting reads;
+ * its log is kept (last 200 lines) for error messages.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,13 +11,18 @@ import { freePort } from './ports.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface ServerProcess {
+export interface ChildServer {
   readonly pid: number;
+  readonly host: string;
+  readonly port: number;
   readonly httpUrl: string;
-  readonly grpcAddress: string;
   /** The child's recent stdout/stderr lines. */
   log(): string;
   stop(): Promise<void>;
+}
+
+export interface ServerProcess extends ChildServer {
+  readonly grpcAddress: string;
 }
 
 export interface StartOptions {
@@ -28,22 +34,18 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
 }
 
-export async function startServer(opts: StartOptions): Promise<ServerProcess> {
-  const cli = `${REPO_ROOT}bin/platter.js`;
-  if (!existsSync(`${REPO_ROOT}dist/cli/platter.js`)) {
-    throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does)');
-  }
-  const port = await freePort();
-  const grpcPort = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...(opts.nodeArgs ?? []), cli, 'serve', '--repo', opts.repoDir, '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort)],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PLATTER_LOG_LEVEL: 'warn', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+/** Spawns `node <args>` (the child listens on `port`) and waits for GET /health. */
+export async function startChild(
+  name: string,
+  args: readonly string[],
+  port: number,
+  opts: { readonly env?: Readonly<Record<string, string>>; readonly readyTimeoutMs?: number } = {},
+): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, [...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     for (const l of chunk.toString('utf8').split('\n')) if (l.trim() !== '') lines.push(l);
@@ -58,11 +60,13 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
-  const httpUrl = `http://127.0.0.1:${port}`;
-  const server: ServerProcess = {
+  const host = '127.0.0.1';
+  const httpUrl = `http://${host}:${port}`;
+  const server: ChildServer = {
     pid: child.pid!,
+    host,
+    port,
     httpUrl,
-    grpcAddress: `127.0.0.1:${grpcPort}`,
     log: () => lines.join('\n'),
     stop: async () => {
       process.off('exit', killOnExit);
@@ -75,10 +79,10 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
     },
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
   let last = 'no answer yet';
   while (Date.now() < deadline) {
-    if (exited !== null) throw new Error(`platter serve ${exited} before it was ready:\n${server.log()}`);
+    if (exited !== null) throw new Error(`${name} ${exited} before it was ready:\n${server.log()}`);
     try {
       const res = await fetch(`${httpUrl}/health`);
       const text = await res.text();
@@ -90,5 +94,29 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
     await new Promise((r) => setTimeout(r, 100));
   }
   await server.stop();
-  throw new Error(`platter serve did not become healthy (${last}):\n${server.log()}`);
+  throw new Error(`${name} did not become healthy (${last}):\n${server.log()}`);
+}
+
+/** `platter serve` on free HTTP and gRPC ports. */
+export async function startServer(opts: StartOptions): Promise<ServerProcess> {
+  const cli = `${REPO_ROOT}bin/platter.js`;
+  if (!existsSync(`${REPO_ROOT}dist/cli/platter.js`)) {
+    throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does)');
+  }
+  const port = await freePort();
+  const grpcPort = await freePort();
+  const child = await startChild(
+    'platter serve',
+    [...(opts.nodeArgs ?? []), cli, 'serve', '--repo', opts.repoDir, '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort)],
+    port,
+    { env: { PLATTER_LOG_LEVEL: 'warn', ...opts.env }, ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}) },
+  );
+  return { ...child, grpcAddress: `127.0.0.1:${grpcPort}` };
+}
+
+/** A bench reference server (bench/baselines/<file>), run from TypeScript through tsx: `--port` is added. */
+export async function startBaseline(file: string, args: readonly string[]): Promise<ChildServer> {
+  const port = await freePort();
+  const path = fileURLToPath(new URL(`../baselines/${file}`, import.meta.url));
+  return startChild(file, ['--import', 'tsx', path, '--port', String(port), ...args], port);
 }
