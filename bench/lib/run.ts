@@ -467,7 +467,7 @@ export async function runBench(opts: RunOptions): Promise<number> {
     const failed = [...rows, ...openRows.filter((r) => r.workload !== 'selftest')].filter((r) => r.errors > 0);
     if (failed.length > 0) {
       log(
-        `WARNING: requests failed under load in ${failed.map((r) => `${r.workload}/${r.transport}${'targetRps' in r ? `@${r.targetRps}` : ''} (${r.errors})`).join(', ')}` +
+        `WARNING: requests failed under load in ${failed.map((r) => `${r.workload}/${r.encoding}/${r.transport}${'targetRps' in r ? `@${r.targetRps}` : ''} (${r.errors})`).join(', ')}` +
           (settings.failOnErrors ? '' : '; they are counted in the tables (BENCH_FAIL_ON_ERRORS=1 makes this exit 1)'),
       );
     }

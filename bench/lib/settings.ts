@@ -90,7 +90,7 @@ export function readSettings(): Settings {
   if (mode !== 'private' && mode !== 'shared') throw new Error(`BENCH_REDIS=${mode}: expected private or shared`);
   return {
     connections: num('BENCH_CONNECTIONS', 16, 1),
-    durationS: num('BENCH_DURATION', 5, 0.5),
+    durationS: num('BENCH_DURATION', 4, 0.5),
     warmupS: num('BENCH_WARMUP', 0.5, 0),
     pipelining: num('BENCH_PIPELINING', 1, 1),
     grpcChannels: num('BENCH_GRPC_CHANNELS', 1, 1),
@@ -106,7 +106,7 @@ export function readSettings(): Settings {
     encodingWorkloads: list('BENCH_ENCODING_PASS', '100x50,100x250'),
     encodingTargets: list('BENCH_ENCODING_TARGETS', 'http,redis-hmget,redis-resp'),
     encodingReseed: process.env.BENCH_ENCODING_RESEED === '1',
-    retryNoisy: num('BENCH_RETRY_NOISY', 6, 0),
+    retryNoisy: num('BENCH_RETRY_NOISY', 3, 0),
     failOnErrors: process.env.BENCH_FAIL_ON_ERRORS === '1',
     serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     redisUrl: process.env.REDIS_URL || null,
