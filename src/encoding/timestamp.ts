@@ -225,3 +225,18 @@ export function formatRfc3339(seconds: number, nanos: number): string {
   if (nanos % 1000 === 0) return base + '.' + String(nanos / 1000).padStart(6, '0') + 'Z';
   return base + '.' + String(nanos).padStart(9, '0') + 'Z';
 }
+
+const ISO_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * ISO-8601 text as Feast writes and reads it (`2021-04-12 10:59:42.123456`, with `T` or a space,
+ * up to nanoseconds, optional zone; naive text is UTC, as Feast treats it). Null when not of that form.
+ */
+export function parseIsoTimestamp(text: string): TimestampParts | null {
+  const m = ISO_TIMESTAMP.exec(text.trim());
+  if (!m) return null;
+  const zone = m[4] ?? 'Z';
+  const ms = Date.parse(`${m[1]}T${m[2]}${zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`}`);
+  if (Number.isNaN(ms)) return null;
+  return { seconds: Math.floor(ms / 1000), nanos: Number((m[3] ?? '').padEnd(9, '0')) };
+}

@@ -6,6 +6,7 @@
 import { PlatterError } from '../errors.js';
 import { createEntityKeyEncoder, type EntityKeyVersion } from '../encoding/entity-key.js';
 import { encodeValue } from '../encoding/value-encode.js';
+import { parseIsoTimestamp } from '../encoding/timestamp.js';
 import { DUMMY_ENTITY_ID, type FeatureViewDef } from '../registry/model.js';
 import { toEntityScalar } from '../serving/entity-values.js';
 import type { OnlineWriteRow } from '../online/redis/writer.js';
@@ -17,12 +18,8 @@ export function toEventTs(v: unknown, field: string): { seconds: number; nanos: 
   if (v instanceof Date) return { seconds: Math.floor(v.getTime() / 1000), nanos: (v.getTime() % 1000) * 1e6 };
   if (typeof v === 'number') return { seconds: Math.floor(v), nanos: Math.round((v % 1) * 1e9) };
   if (typeof v === 'string') {
-    const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(v.trim());
-    if (m) {
-      const zone = m[4] ?? 'Z';
-      const ms = Date.parse(`${m[1]}T${m[2]}${zone === 'Z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(-2)}`}`);
-      if (!Number.isNaN(ms)) return { seconds: Math.floor(ms / 1000), nanos: Number((m[3] ?? '').padEnd(9, '0')) };
-    }
+    const parsed = parseIsoTimestamp(v);
+    if (parsed) return parsed;
   }
   throw new PlatterError('INVALID_ARGUMENT', `'${field}' value ${JSON.stringify(v)} is not a timestamp`);
 }

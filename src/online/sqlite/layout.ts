@@ -5,6 +5,8 @@
  * serialized Value and event_ts the event time (current Feast writes integer epoch seconds;
  * older releases wrote ISO-8601 text).
  */
+import { parseIsoTimestamp } from '../../encoding/timestamp.js';
+
 export function sqliteTableName(project: string, viewName: string): string {
   return `${project}_${viewName}`;
 }
@@ -18,14 +20,8 @@ export function parseSqliteTimestamp(v: unknown): { seconds: number; nanos: numb
   if (v === null || v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'bigint') return { seconds: Number(v), nanos: 0 };
   if (typeof v !== 'string') return null;
-  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/.exec(v.trim());
-  if (!m) {
-    const n = Number(v);
-    return Number.isFinite(n) ? { seconds: Math.trunc(n), nanos: 0 } : null;
-  }
-  const zone = m[4] && m[4] !== 'Z' ? m[4] : 'Z';
-  const ms = Date.parse(`${m[1]}T${m[2]}${zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`);
-  if (Number.isNaN(ms)) return null;
-  const frac = (m[3] ?? '').padEnd(9, '0');
-  return { seconds: Math.floor(ms / 1000), nanos: Number(frac) };
+  const parsed = parseIsoTimestamp(v);
+  if (parsed) return parsed;
+  const n = Number(v);
+  return Number.isFinite(n) ? { seconds: Math.trunc(n), nanos: 0 } : null;
 }
