@@ -28,8 +28,8 @@ import { loadRepoConfig } from '../src/config/load.js';
 import { Redis } from 'ioredis';
 import { openRedis, waitReady, type RedisClient } from '../src/online/redis/connect.js';
 import { readFileSync } from 'node:fs';
-import { RedisOnlineReader } from '../src/online/redis/reader.js';
-import type { ReadBatch } from '../src/online/types.js';
+import { openRedisReader } from '../src/online/redis/open.js';
+import { rowsFromCells, type ReadBatch } from '../src/online/types.js';
 import { decodeRegistry } from '../src/registry/sources/decode.js';
 import { buildRegistryIndex } from '../src/registry/registry-index.js';
 import { Planner } from '../src/serving/plan.js';
@@ -224,9 +224,19 @@ export const redisCeilingTarget: Target = {
     const registryPath = cfg.registry.registryType === 'file' ? cfg.registry.localPath : undefined;
     if (registryPath === undefined) throw new Error(`${cfg.configPath}: the bench writes a local file registry`);
     const index = buildRegistryIndex(decodeRegistry(readFileSync(registryPath), registryPath), cfg.project);
-    const client = await openLikeServe(ctx.repoDir, false);
-    // Configured exactly as `platter serve` configures its reader (src/cli/serve.ts).
-    const reader = new RedisOnlineReader(client, cfg.project, { scripting: cfg.platter.redisRead === 'script' });
+    const store = cfg.onlineStore;
+    if (store?.type !== 'redis') throw new Error(`${cfg.configPath}: the bench needs a redis online store`);
+    // Opened exactly as `platter serve` opens its reader (src/cli/serve.ts).
+    const reader = await openRedisReader(
+      { redisType: store.redisType, ...store.connection },
+      {
+        project: cfg.project,
+        mode: cfg.platter.redisRead,
+        commandTimeoutMs: cfg.platter.onlineStoreTimeoutMs,
+        connectionName: 'platter-bench-reader',
+        onWarn: () => undefined,
+      },
+    );
     const plan = new Planner(index, reader, cfg.entityKeySerializationVersion).plan(
       featureRefs(w),
       w.featureService,
@@ -251,7 +261,8 @@ export const redisCeilingTarget: Target = {
       serverPid: null,
       async check() {
         const ids = [...new Set(checkIds(w, ctx.entities))];
-        const rows = await reader.read(batchesFor(ids));
+        const batches = batchesFor(ids);
+        const rows = rowsFromCells(batches, await reader.read(batches));
         plan.features.forEach((pf, i) => {
           const f = w.features[i]!;
           if (pf.name !== f.name) throw new CheckFailure(`redis-ceiling: workload ${w.name}: plan feature ${i} is '${pf.name}', expected '${f.name}'`);
@@ -278,9 +289,9 @@ export const redisCeilingTarget: Target = {
       run: (ms) =>
         closedLoop(
           async (seq) => {
-            const groups = await reader.read(requests[seq % n]!);
+            const cells = await reader.read(requests[seq % n]!);
             let bytes = 0;
-            for (const rows of groups) for (const row of rows) for (const cell of row) if (cell) bytes += cell.length;
+            for (const len of cells.length) if (len > 0) bytes += len;
             return bytes;
           },
           ctx.settings.connections,

@@ -9,8 +9,7 @@ import { validateForServe } from '../config/validate-serve.js';
 import type { RepoConfig } from '../config/repo-config.js';
 import { RegistryCache, type RegistryCacheOptions } from '../registry/registry-cache.js';
 import { openRegistrySource, type OpenSourceOptions } from '../registry/sources/open.js';
-import { openRedis, waitReady } from '../online/redis/connect.js';
-import { RedisOnlineReader } from '../online/redis/reader.js';
+import { openRedisReader } from '../online/redis/open.js';
 import { SqliteOnlineReader } from '../online/sqlite/reader.js';
 import type { OnlineReader } from '../online/types.js';
 import { OnlineFeatureService } from '../serving/online-features.js';
@@ -78,18 +77,16 @@ function adminSettings(cfg: RepoConfig, opts: ServeOptions): AdminSettings | nul
 async function openReader(cfg: RepoConfig, logger: Logger): Promise<OnlineReader> {
   const store = cfg.onlineStore;
   if (store?.type === 'redis') {
-    const client = openRedis(
+    return openRedisReader(
       { redisType: store.redisType, ...store.connection },
-      { commandTimeoutMs: cfg.platter.onlineStoreTimeoutMs, connectionName: 'platter-serve' },
+      {
+        project: cfg.project,
+        mode: cfg.platter.redisRead,
+        commandTimeoutMs: cfg.platter.onlineStoreTimeoutMs,
+        connectionName: 'platter-serve',
+        onWarn: (msg, err) => logger.warn({ err: err.message }, msg),
+      },
     );
-    client.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-    try {
-      await waitReady(client, 5000);
-    } catch (err) {
-      // Keep going: /health reports 503 until Redis answers, and ioredis keeps reconnecting.
-      logger.error({ err: (err as Error).message }, 'redis is not reachable yet');
-    }
-    return new RedisOnlineReader(client, cfg.project, { scripting: cfg.platter.redisRead === 'script' });
   }
   if (store?.type === 'sqlite') return new SqliteOnlineReader(store.path, cfg.project);
   throw new PlatterError('CONFIG_UNSUPPORTED', `${cfg.configPath}: online_store cannot be served`);

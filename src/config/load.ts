@@ -940,8 +940,8 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
   let redisRead: PlatterSettings['redisRead'] = d.redisRead;
   if (has(m, 'redis_read')) {
     const v = m['redis_read'];
-    if (v !== 'script' && v !== 'pipeline') {
-      r.invalid('platter.redis_read', v, 'script (one Lua call per request) or pipeline (pipelined HMGETs)');
+    if (v !== 'auto' && v !== 'script' && v !== 'pipeline') {
+      r.invalid('platter.redis_read', v, 'auto (fast lane), script (one Lua call per request through ioredis) or pipeline (pipelined HMGETs through ioredis)');
     }
     redisRead = v;
   }

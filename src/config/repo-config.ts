@@ -193,11 +193,12 @@ export interface PlatterSettings {
   /** `flag`: OUTSIDE_MAX_AGE with the value returned; `null`: the value is nulled. @default 'flag' */
   readonly ttlPolicy: TtlPolicy;
   /**
-   * How a multi-key Redis read travels: `script` (one read-only Lua call returning every HMGET
-   * reply: least server CPU) or `pipeline` (pipelined HMGETs: about half the Redis CPU, twice the
-   * server's). @default 'script'
+   * How a Redis read travels: `auto` (the fast lane: a second connection carrying prebuilt
+   * HMGET/HGETALL bytes, replies parsed to offsets; least CPU on both sides), `script` (through
+   * ioredis, one read-only Lua call returning every HMGET reply) or `pipeline` (through ioredis,
+   * pipelined HMGETs). `auto` reads as `script` while its connection is down. @default 'auto'
    */
-  readonly redisRead: 'script' | 'pipeline';
+  readonly redisRead: 'auto' | 'script' | 'pipeline';
   readonly http: { readonly host: string; readonly port: number };
   readonly grpc: { readonly port: number };
   /**
@@ -307,7 +308,7 @@ export const DEFAULTS = {
     /** One online store round trip, milliseconds. */
     onlineStoreTimeoutMs: 1000,
     ttlPolicy: 'flag',
-    redisRead: 'script',
+    redisRead: 'auto',
     /** Port of `feast serve` (cli/serve.py `--port`); Feast's host default is 127.0.0.1, ours listens on all interfaces for containers. */
     http: { host: '0.0.0.0', port: 6566 },
     grpc: { port: 6570 },

@@ -7,7 +7,7 @@ import type { EntityKeyVersion, EntityScalar } from '../encoding/entity-key.js';
 import { decodeTimestamp } from '../encoding/timestamp.js';
 import { isNullValue } from '../encoding/value-json.js';
 import type { RegistryCache } from '../registry/registry-cache.js';
-import type { OnlineReader, ReadBatch, Row } from '../online/types.js';
+import type { OnlineReader, ReadBatch, ReadCells } from '../online/types.js';
 import { Planner, type Plan } from './plan.js';
 import { toEntityScalar } from './entity-values.js';
 import {
@@ -109,7 +109,7 @@ export class OnlineFeatureService {
       batches.push({ layout: g.layout, prepared: g.prepared, keys });
     }
 
-    const rows = await this.#reader.read(batches);
+    const cells = await this.#reader.read(batches);
     const nowSeconds = Math.floor((this.#opts.now?.() ?? Date.now()) / 1000);
     return {
       featureNames: plan.featureNames,
@@ -117,7 +117,7 @@ export class OnlineFeatureService {
       entityColumns: plan.entityColumns.map(
         (c): EntityColumn => ({ name: c.output, valueType: c.valueType, values: column(c.name, c.valueType) }),
       ),
-      featureColumns: this.#columns(plan, rows, rowToKey, rowCount, nowSeconds),
+      featureColumns: this.#columns(plan, batches, cells, rowToKey, rowCount, nowSeconds),
     };
   }
 
@@ -160,50 +160,74 @@ export class OnlineFeatureService {
    * absent) > NULL_VALUE (empty Value or null_val) > OUTSIDE_MAX_AGE (now - event > ttl, whole
    * seconds as Feast's Go server; ttl 0 never expires) > PRESENT.
    */
-  #columns(plan: Plan, rows: Row[][], rowToKey: Int32Array[], rowCount: number, nowSeconds: number): FeatureColumn[] {
-    // Decode each (group, key, view) timestamp once.
-    const tsCache: ({ seconds: number; nanos: number } | null | undefined)[][][] = plan.groups.map((g, gi) =>
-      rows[gi]!.map(() => new Array(g.layout.views.length)),
-    );
+  #columns(
+    plan: Plan,
+    batches: readonly ReadBatch[],
+    cells: ReadCells,
+    rowToKey: Int32Array[],
+    rowCount: number,
+    nowSeconds: number,
+  ): FeatureColumn[] {
+    const { data, start, length } = cells;
+    // Each (group, key, view) timestamp is decoded once: state 0 = not yet, 1 = present, 2 = absent.
+    const tsState = batches.map((b) => new Uint8Array(b.keys.length * b.layout.views.length));
+    const tsSecondsOf = batches.map((b) => new Float64Array(b.keys.length * b.layout.views.length));
+    const tsNanosOf = batches.map((b) => new Uint32Array(b.keys.length * b.layout.views.length));
     const nullStale = this.#opts.ttlPolicy === 'null';
     return plan.features.map((f): FeatureColumn => {
-      const values: (Buffer | null)[] = new Array(rowCount);
+      const valueStart = new Int32Array(rowCount);
+      const valueLength = new Int32Array(rowCount);
       const statuses = new Uint8Array(rowCount);
       const tsSeconds = new Float64Array(rowCount);
       const tsNanos = new Uint32Array(rowCount);
-      const groupRows = rows[f.group]!;
-      const map = rowToKey[f.group]!;
-      const groupTs = tsCache[f.group]!;
+      const g = f.group;
+      const map = rowToKey[g]!;
+      const base = cells.base[g]!;
+      const width = batches[g]!.layout.width;
+      const views = batches[g]!.layout.views.length;
+      const state = tsState[g]!;
+      const secondsOf = tsSecondsOf[g]!;
+      const nanosOf = tsNanosOf[g]!;
       for (let r = 0; r < rowCount; r++) {
         const k = map[r]!;
-        const row = groupRows[k]!;
-        const cache = groupTs[k]!;
-        let ts = cache[f.viewInGroup];
-        if (ts === undefined) {
-          const cell = row[f.tsSlot];
-          ts = cell && cell.length > 0 ? decodeTimestamp(cell) : cell ? { seconds: 0, nanos: 0 } : null;
-          cache[f.viewInGroup] = ts;
+        const cell = base + k * width;
+        const t = k * views + f.viewInGroup;
+        if (state[t] === 0) {
+          const len = length[cell + f.tsSlot]!;
+          if (len < 0) state[t] = 2;
+          else {
+            state[t] = 1;
+            if (len > 0) {
+              const at = start[cell + f.tsSlot]!;
+              const ts = decodeTimestamp(data, at, at + len);
+              secondsOf[t] = ts.seconds;
+              nanosOf[t] = ts.nanos;
+            }
+          }
         }
-        const cell = row[f.slot] ?? null;
-        if (ts === null || cell === null) {
-          values[r] = null;
+        const vs = start[cell + f.slot]!;
+        const vl = length[cell + f.slot]!;
+        if (state[t] === 2 || vl < 0) {
+          valueLength[r] = -1;
           statuses[r] = FieldStatus.NOT_FOUND;
           continue;
         }
-        tsSeconds[r] = ts.seconds;
-        tsNanos[r] = ts.nanos;
-        if (isNullValue(cell, 0, cell.length)) {
-          values[r] = null;
+        const seconds = secondsOf[t]!;
+        tsSeconds[r] = seconds;
+        tsNanos[r] = nanosOf[t]!;
+        valueStart[r] = vs;
+        valueLength[r] = vl;
+        if (isNullValue(data, vs, vs + vl)) {
+          valueLength[r] = -1;
           statuses[r] = FieldStatus.NULL_VALUE;
-        } else if (f.ttlSeconds > 0 && nowSeconds - ts.seconds > f.ttlSeconds) {
-          values[r] = nullStale ? null : cell;
+        } else if (f.ttlSeconds > 0 && nowSeconds - seconds > f.ttlSeconds) {
+          if (nullStale) valueLength[r] = -1;
           statuses[r] = FieldStatus.OUTSIDE_MAX_AGE;
         } else {
-          values[r] = cell;
           statuses[r] = FieldStatus.PRESENT;
         }
       }
-      return { name: f.name, values, statuses, tsSeconds, tsNanos };
+      return { name: f.name, data, valueStart, valueLength, statuses, tsSeconds, tsNanos };
     });
   }
 }

@@ -70,6 +70,7 @@ export class Planner {
   readonly #reader: OnlineReader;
   readonly #version: EntityKeyVersion;
   readonly #cache = new Map<string, Plan>();
+  readonly #stored = new Map<string, number>();
 
   constructor(index: RegistryIndex, reader: OnlineReader, version: EntityKeyVersion) {
     this.index = index;
@@ -158,6 +159,7 @@ export class Planner {
       const viewsList = [...g.views.values()];
       const layout: GroupLayout = {
         width: g.width,
+        storedFields: this.#storedFields(g.joinKeys.map((j) => j.joinKey)),
         views: viewsList.map((v): ViewSlots => ({ view: v.view, features: v.features, featureSlots: v.slots, tsSlot: v.tsSlot })),
       };
       return {
@@ -186,6 +188,21 @@ export class Planner {
       features: resolved,
       featureNames: [...entityColumns.map((c) => c.output), ...names],
     };
+  }
+
+  /** Fields per entity key in Feast's layout: every online view over the same join keys, features + `_ts`. */
+  #storedFields(joinKeys: readonly string[]): number {
+    const id = [...joinKeys].sort().join('\u0000');
+    let n = this.#stored.get(id);
+    if (n === undefined) {
+      n = 0;
+      for (const v of this.index.views.values()) {
+        if (!v.online) continue;
+        if (v.joinKeys.map((j) => j.name).sort().join('\u0000') === id) n += v.features.length + 1;
+      }
+      this.#stored.set(id, n);
+    }
+    return n;
   }
 
   #view(name: string, context: string): FeatureViewDef {

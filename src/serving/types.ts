@@ -35,8 +35,14 @@ export interface EntityColumn {
 
 export interface FeatureColumn {
   readonly name: string;
-  /** Serialized feast.types.Value per row; null when the value is absent or was nulled. */
-  readonly values: (Buffer | null)[];
+  /** Bytes the value offsets point into (the store's reply). */
+  readonly data: Buffer;
+  /**
+   * Per row: the serialized feast.types.Value is `data[valueStart[r], valueStart[r] + valueLength[r])`;
+   * `valueLength[r]` is -1 when the value is absent or was nulled.
+   */
+  readonly valueStart: Int32Array;
+  readonly valueLength: Int32Array;
   readonly statuses: Uint8Array;
   readonly tsSeconds: Float64Array;
   readonly tsNanos: Uint32Array;

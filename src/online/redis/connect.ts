@@ -3,6 +3,8 @@
  * so both talk to Redis the same way.
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import type { Socket } from 'node:net';
+import { RespLane } from './lane.js';
 
 export interface RedisConnectionSpec {
   readonly redisType: 'redis' | 'redis_cluster' | 'redis_sentinel';
@@ -63,4 +65,41 @@ export function waitReady(client: RedisClient, timeoutMs: number): Promise<void>
     };
     client.on('ready', onReady);
   });
+}
+
+/** Waits up to `ms` for the lane's handshake (serve start-up and the bench; requests never wait). */
+export async function waitLane(lane: RespLane, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!lane.ready && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  return lane.ready;
+}
+
+/**
+ * The read fast lane beside a standalone client: it connects wherever `client` is connected
+ * (after every reconnect, so a sentinel failover moves it too) with the same credentials.
+ */
+export function openFastLane(
+  client: Redis,
+  spec: RedisConnectionSpec,
+  opts: RedisClientOptions & { onError?: (err: Error) => void },
+): RespLane {
+  const lane = new RespLane({
+    tls: spec.ssl ?? false,
+    servername: spec.hosts[0]?.host,
+    username: spec.username,
+    password: spec.password,
+    db: spec.db ?? 0,
+    connectionName: `${opts.connectionName}-lane`,
+    commandTimeoutMs: opts.commandTimeoutMs,
+    ...(opts.onError ? { onError: opts.onError } : {}),
+  });
+  const follow = () => {
+    const stream = (client as unknown as { stream?: Socket }).stream;
+    const host = stream?.remoteAddress ?? client.options.host ?? 'localhost';
+    const port = stream?.remotePort ?? client.options.port ?? 6379;
+    lane.follow(host, port);
+  };
+  client.on('ready', follow);
+  if (client.status === 'ready') follow();
+  return lane;
 }

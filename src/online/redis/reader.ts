@@ -4,20 +4,29 @@
  * join keys; field = murmur3 of "view:feature" (4 bytes LE) and `_ts:<view>`. One HMGET per
  * distinct entity key covers every requested view of a group.
  *
- * How the HMGETs travel: a request with several keys sends them as ONE read-only Lua script call
- * that runs every HMGET inside Redis and returns one flat reply. ioredis's cost is per command
- * and per argument (bench/results: ~34 us of client CPU per pipelined HMGET), so 100 HMGETs in a
- * pipeline cost the client more than Redis spends answering them; one script call with 100 keys
- * costs a fraction of that. Single-key requests use a plain HMGET (cheaper than a script call).
- * Where scripting is unavailable (some managed Redis) or on a cluster (keys live in different
- * slots) the reader pipelines plain HMGETs instead.
+ * How the reads travel (`platter.redis_read`):
+ * - `auto` (default): through the fast lane (lane.ts), a second connection to the server ioredis
+ *   is connected to, carrying prebuilt command bytes whose replies are parsed into offsets. Per
+ *   entity key one HMGET of the requested fields, or one HGETALL when the request wants at least
+ *   half of the fields the hash holds: in a listpack-encoded hash (Redis's default up to 512
+ *   fields) every HMGET field is a scan of the hash, so reading most of a wide hash field by
+ *   field costs Redis ~10x a single HGETALL walk (bench/results/2026-11-22T03-15-38Z-6f39bc1.json:
+ *   100x250 50 ms vs 4.9 ms of Redis CPU). Until the lane is up, reads go as with `script`.
+ * - `script`: through ioredis, several keys as ONE read-only Lua call returning per-key replies
+ *   (ioredis costs ~14-34 us of client CPU per command, so 100 HMGETs cost the client more than
+ *   Redis spends answering them); one key as a plain HMGET. Falls back to `pipeline` where
+ *   scripting is refused (some managed Redis).
+ * - `pipeline`: through ioredis, one pipelined HMGET per key.
+ * On a cluster (keys live in different slots) every key is its own HMGET through ioredis.
  */
 import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { PlatterError } from '../../errors.js';
 import { redisHashField, redisTimestampField } from '../../encoding/redis-layout.js';
-import type { GroupLayout, OnlineReader, ReadBatch, Row } from '../types.js';
+import { cellsFromRows, type GroupLayout, type OnlineReader, type ReadBatch, type ReadCells, type Row } from '../types.js';
 import type { RedisClient } from './connect.js';
+import type { RespLane } from './lane.js';
+import { KeyedCommand, type RespReplies } from './resp.js';
 
 /**
  * KEYS: every key of every group, group after group. ARGV: number of groups G, then the key count
@@ -47,9 +56,24 @@ const MAX_SCRIPT_CELLS = 8192;
 
 function cellCount(batches: readonly ReadBatch[]): number {
   let n = 0;
-  for (const b of batches) n += b.keys.length * (b.prepared as Buffer[]).length;
+  for (const b of batches) n += b.keys.length * b.layout.width;
   return n;
 }
+
+/** What reading one layout needs, computed once per plan. */
+interface PreparedRead {
+  /** HMGET fields in slot order. */
+  readonly fields: Buffer[];
+  /** `HMGET <key> fields...` or `HGETALL <key>` for the lane. */
+  readonly command: KeyedCommand;
+  readonly wholeHash: boolean;
+  /** HGETALL replies: 4-byte feature fields (uint32 LE) -> slot. */
+  readonly featureSlot: Map<number, number>;
+  /** HGETALL replies: `_ts:<view>` fields (latin1) -> slot. */
+  readonly tsSlot: Map<string, number>;
+}
+
+export type RedisReadMode = 'auto' | 'script' | 'pipeline';
 
 const HMGET_MANY_SHA = createHash('sha1').update(HMGET_MANY).digest('hex');
 
@@ -58,51 +82,127 @@ export class RedisOnlineReader implements OnlineReader {
   readonly keySuffix: Uint8Array;
   readonly #client: RedisClient;
   readonly #isCluster: boolean;
+  readonly #lane: RespLane | null;
   #scripting: boolean;
 
-  constructor(client: RedisClient, project: string, opts: { scripting?: boolean } = {}) {
-    this.#scripting = opts.scripting ?? true;
+  /** `lane`: the fast lane, for `auto` on a standalone or sentinel server (it follows `client`). */
+  constructor(client: RedisClient, project: string, opts: { mode?: RedisReadMode; lane?: RespLane | null } = {}) {
+    const mode = opts.mode ?? 'auto';
+    this.#scripting = mode !== 'pipeline';
     this.#client = client;
     this.#isCluster = client instanceof Cluster;
+    this.#lane = mode === 'auto' && !this.#isCluster ? (opts.lane ?? null) : null;
     this.keySuffix = Buffer.from(project, 'utf8');
   }
 
-  /** The HMGET field list of a layout, in slot order; computed once per plan. */
-  prepare(layout: GroupLayout): Buffer[] {
+  prepare(layout: GroupLayout): PreparedRead {
     const fields: Buffer[] = new Array(layout.width);
+    const featureSlot = new Map<number, number>();
+    const tsSlot = new Map<string, number>();
     for (const v of layout.views) {
       v.features.forEach((f, i) => {
-        fields[v.featureSlots[i]!] = redisHashField(v.view.name, f);
+        const field = redisHashField(v.view.name, f);
+        fields[v.featureSlots[i]!] = field;
+        featureSlot.set(field.readUInt32LE(0), v.featureSlots[i]!);
       });
-      fields[v.tsSlot] = redisTimestampField(v.view.name);
+      const ts = redisTimestampField(v.view.name);
+      fields[v.tsSlot] = ts;
+      tsSlot.set(ts.toString('latin1'), v.tsSlot);
     }
-    return fields;
+    const wholeHash = layout.width * 2 >= layout.storedFields && featureSlot.size + tsSlot.size === layout.width;
+    const command = wholeHash ? new KeyedCommand('HGETALL', []) : new KeyedCommand('HMGET', fields);
+    return { fields, command, wholeHash, featureSlot, tsSlot };
   }
 
-  async read(batches: readonly ReadBatch[]): Promise<Row[][]> {
+  async read(batches: readonly ReadBatch[]): Promise<ReadCells> {
     try {
-      if (this.#isCluster) return await this.#readCluster(batches);
+      if (this.#isCluster) return cellsFromRows(batches, await this.#readCluster(batches));
+      if (this.#lane?.ready) return await this.#readLane(this.#lane, batches);
       let keys = 0;
       for (const b of batches) keys += b.keys.length;
       if (keys > 1 && this.#scripting && cellCount(batches) <= MAX_SCRIPT_CELLS) {
         try {
-          return await this.#readScripted(batches, keys);
+          return cellsFromRows(batches, await this.#readScripted(batches, keys));
         } catch (err) {
           if (!/unknown command|NOSCRIPT|not allowed|disabled/i.test((err as Error).message)) throw err;
-          if (/NOSCRIPT/.test((err as Error).message)) return await this.#readScripted(batches, keys, true);
+          if (/NOSCRIPT/.test((err as Error).message)) return cellsFromRows(batches, await this.#readScripted(batches, keys, true));
           this.#scripting = false; // scripting is off on this server: pipeline from now on
         }
       }
       if (keys === 1) {
         // One key: a plain HMGET, no pipeline object.
         const b = batches.find((x) => x.keys.length === 1)!;
-        const row = (await this.#client.hmgetBuffer(b.keys[0]!, ...(b.prepared as Buffer[]))) as Row;
-        return batches.map((x) => (x === b ? [row] : []));
+        const row = (await this.#client.hmgetBuffer(b.keys[0]!, ...(b.prepared as PreparedRead).fields)) as Row;
+        return cellsFromRows(batches, batches.map((x) => (x === b ? [row] : [])));
       }
-      return await this.#readPipelined(batches);
+      return cellsFromRows(batches, await this.#readPipelined(batches));
     } catch (err) {
       throw storeError(err);
     }
+  }
+
+  /** Every key's command in one buffer, one write; the replies' elements are the cells. */
+  async #readLane(lane: RespLane, batches: readonly ReadBatch[]): Promise<ReadCells> {
+    let size = 0;
+    let replies = 0;
+    let cells = 0;
+    let whole = false;
+    const base: number[] = new Array(batches.length);
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b]!;
+      const prep = batch.prepared as PreparedRead;
+      base[b] = cells;
+      cells += batch.keys.length * batch.layout.width;
+      replies += batch.keys.length;
+      if (prep.wholeHash) whole = true;
+      for (const k of batch.keys) size += prep.command.size(k.length);
+    }
+    const out = Buffer.allocUnsafe(size);
+    let pos = 0;
+    for (const batch of batches) {
+      const cmd = (batch.prepared as PreparedRead).command;
+      for (const k of batch.keys) pos = cmd.write(out, pos, k);
+    }
+    const r = await lane.send(out, replies, whole ? cells * 2 : cells);
+    if (!whole) {
+      if (r.count !== cells) throw new Error(`Redis answered ${r.count} of ${cells} fields`);
+      return { data: r.data, start: r.start, length: r.length, base };
+    }
+    return this.#placeWholeHashes(batches, r, base, cells);
+  }
+
+  /** HGETALL replies are (field, value) pairs in the hash's order: put each wanted one in its slot. */
+  #placeWholeHashes(batches: readonly ReadBatch[], r: RespReplies, base: number[], cells: number): ReadCells {
+    const start = new Int32Array(cells);
+    const length = new Int32Array(cells).fill(-1);
+    const data = r.data;
+    let e = 0;
+    let reply = 0;
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b]!;
+      const prep = batch.prepared as PreparedRead;
+      const width = batch.layout.width;
+      for (let k = 0; k < batch.keys.length; k++, reply++) {
+        const n = r.replyElements[reply]!;
+        const at = base[b]! + k * width;
+        if (!prep.wholeHash) {
+          for (let s = 0; s < n; s++, e++) {
+            start[at + s] = r.start[e]!;
+            length[at + s] = r.length[e]!;
+          }
+          continue;
+        }
+        for (let end = e + n; e < end; e += 2) {
+          const fs = r.start[e]!;
+          const fl = r.length[e]!;
+          const slot = fl === 4 ? prep.featureSlot.get(data.readUInt32LE(fs)) : prep.tsSlot.get(data.toString('latin1', fs, fs + fl));
+          if (slot === undefined) continue;
+          start[at + slot] = r.start[e + 1]!;
+          length[at + slot] = r.length[e + 1]!;
+        }
+      }
+    }
+    return { data, start, length, base };
   }
 
   async #readScripted(batches: readonly ReadBatch[], keyCount: number, sendSource = false): Promise<Row[][]> {
@@ -111,7 +211,7 @@ export class RedisOnlineReader implements OnlineReader {
     args.push(batches.length);
     for (const b of batches) args.push(b.keys.length);
     for (const b of batches) {
-      const fields = b.prepared as Buffer[];
+      const fields = (b.prepared as PreparedRead).fields;
       args.push(fields.length);
       for (const f of fields) args.push(f);
     }
@@ -128,34 +228,32 @@ export class RedisOnlineReader implements OnlineReader {
   }
 
   async #readPipelined(batches: readonly ReadBatch[]): Promise<Row[][]> {
-    {
-      const pipe = this.#client.pipeline();
-      for (const b of batches) {
-        const fields = b.prepared as Buffer[];
-        for (const key of b.keys) pipe.hmgetBuffer(key, ...fields);
-      }
-      const replies = await pipe.exec();
-      if (replies === null) throw new Error('pipeline aborted');
-      const out: Row[][] = [];
-      let i = 0;
-      for (const b of batches) {
-        const rows: Row[] = new Array(b.keys.length);
-        for (let k = 0; k < b.keys.length; k++) {
-          const [err, reply] = replies[i++]!;
-          if (err) throw err;
-          rows[k] = reply as Row;
-        }
-        out.push(rows);
-      }
-      return out;
+    const pipe = this.#client.pipeline();
+    for (const b of batches) {
+      const fields = (b.prepared as PreparedRead).fields;
+      for (const key of b.keys) pipe.hmgetBuffer(key, ...fields);
     }
+    const replies = await pipe.exec();
+    if (replies === null) throw new Error('pipeline aborted');
+    const out: Row[][] = [];
+    let i = 0;
+    for (const b of batches) {
+      const rows: Row[] = new Array(b.keys.length);
+      for (let k = 0; k < b.keys.length; k++) {
+        const [err, reply] = replies[i++]!;
+        if (err) throw err;
+        rows[k] = reply as Row;
+      }
+      out.push(rows);
+    }
+    return out;
   }
 
   /** Cluster keys hash to different slots, so each HMGET is its own command (auto-pipelined per node). */
   async #readCluster(batches: readonly ReadBatch[]): Promise<Row[][]> {
     return Promise.all(
       batches.map((b) => {
-        const fields = b.prepared as Buffer[];
+        const fields = (b.prepared as PreparedRead).fields;
         return Promise.all(b.keys.map((key) => this.#client.hmgetBuffer(key, ...fields) as Promise<Row>));
       }),
     );
@@ -170,6 +268,7 @@ export class RedisOnlineReader implements OnlineReader {
   }
 
   async close(): Promise<void> {
+    this.#lane?.close();
     this.#client.disconnect();
   }
 }

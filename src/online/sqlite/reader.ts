@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { PlatterError } from '../../errors.js';
 import { encodeTimestamp } from '../../encoding/timestamp.js';
-import type { GroupLayout, OnlineReader, ReadBatch, Row } from '../types.js';
+import { cellsFromRows, type GroupLayout, type OnlineReader, type ReadBatch, type ReadCells } from '../types.js';
 import { parseSqliteTimestamp, quoteId, sqliteTableName } from './layout.js';
 
 interface PreparedView {
@@ -41,8 +41,8 @@ export class SqliteOnlineReader implements OnlineReader {
     }));
   }
 
-  async read(batches: readonly ReadBatch[]): Promise<Row[][]> {
-    return batches.map((b) => {
+  async read(batches: readonly ReadBatch[]): Promise<ReadCells> {
+    const rows = batches.map((b) => {
       const rows: (Buffer | null)[][] = b.keys.map(() => new Array<Buffer | null>(b.layout.width).fill(null));
       const index = new Map<string, number>();
       b.keys.forEach((k, i) => index.set(k.toString('latin1'), i));
@@ -63,6 +63,7 @@ export class SqliteOnlineReader implements OnlineReader {
       }
       return rows;
     });
+    return cellsFromRows(batches, rows);
   }
 
   #statement(table: string, n: number): Database.Statement | null {

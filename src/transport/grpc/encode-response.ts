@@ -8,8 +8,6 @@
 import type { EntityScalar } from '../../encoding/entity-key.js';
 import { FieldStatus, type OnlineFeaturesResult } from '../../serving/types.js';
 
-const EMPTY = Buffer.alloc(0);
-
 function varintSize(v: number): number {
   if (v < 0) return 10; // negative int32/int64 are sign-extended to 10 bytes
   if (v < 0x80) return 1;
@@ -66,15 +64,18 @@ class Out {
     this.buf[this.pos++] = Number(u);
   }
   bytes(b: Uint8Array): void {
-    const len = b.length;
+    this.slice(b, 0, b.length);
+  }
+  /** `b[start, start + len)`. */
+  slice(b: Uint8Array, start: number, len: number): void {
     if (len <= 32) {
       // TypedArray.set costs more than a short loop for the typical few-byte Value.
       const buf = this.buf;
       let p = this.pos;
-      for (let i = 0; i < len; i++) buf[p++] = b[i]!;
+      for (let i = start, end = start + len; i < end; i++) buf[p++] = b[i]!;
       this.pos = p;
     } else {
-      this.buf.set(b, this.pos);
+      this.buf.set(b.subarray(start, start + len), this.pos);
       this.pos += len;
     }
   }
@@ -113,10 +114,30 @@ function tsBodySize(s: number, n: number): number {
   return (s !== 0 ? 1 + varintSize(s) : 0) + (n !== 0 ? 1 + varintSize(n) : 0);
 }
 
-function vectorSize(values: readonly (Buffer | null)[], n: number, tsS: Float64Array | null, tsN: Uint32Array | null): number {
+/** A column's values: `data[start[r], start[r] + length[r])`, length -1 for none. */
+interface ValueSlices {
+  readonly data: Uint8Array;
+  readonly start: Int32Array;
+  readonly length: Int32Array;
+}
+
+function entitySlices(values: readonly EntityScalar[]): ValueSlices {
+  const parts = values.map(entityValueBytes);
+  const start = new Int32Array(parts.length);
+  const length = new Int32Array(parts.length);
+  let pos = 0;
+  parts.forEach((p, r) => {
+    start[r] = pos;
+    length[r] = p.length;
+    pos += p.length;
+  });
+  return { data: Buffer.concat(parts, pos), start, length };
+}
+
+function vectorSize(v: ValueSlices, n: number, tsS: Float64Array | null, tsN: Uint32Array | null): number {
   let size = 0;
   for (let r = 0; r < n; r++) {
-    const len = values[r]?.length ?? 0;
+    const len = Math.max(0, v.length[r]!);
     size += 1 + varintSize(len) + len;
   }
   size += 1 + varintSize(n) + n; // packed statuses: every FieldStatus fits one byte
@@ -130,7 +151,7 @@ function vectorSize(values: readonly (Buffer | null)[], n: number, tsS: Float64A
 function writeVector(
   o: Out,
   body: number,
-  values: readonly (Buffer | null)[],
+  v: ValueSlices,
   statuses: Uint8Array | null,
   tsS: Float64Array | null,
   tsN: Uint32Array | null,
@@ -139,10 +160,11 @@ function writeVector(
   o.byte((2 << 3) | 2);
   o.varint(body);
   for (let r = 0; r < n; r++) {
-    const v = values[r] ?? EMPTY; // an absent value is an empty Value message, as Feast returns
+    // An absent value is an empty Value message, as Feast returns.
+    const len = Math.max(0, v.length[r]!);
     o.byte((1 << 3) | 2);
-    o.varint(v.length);
-    o.bytes(v);
+    o.varint(len);
+    if (len > 0) o.slice(v.data, v.start[r]!, len);
   }
   o.byte((2 << 3) | 2);
   o.varint(n);
@@ -170,10 +192,11 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
   for (const [, len] of names) listSize += 1 + varintSize(len) + len;
   const metaSize = 1 + varintSize(listSize) + listSize;
 
-  const entityValues = result.entityColumns.map((c) => c.values.map(entityValueBytes));
+  const entityValues = result.entityColumns.map((c) => entitySlices(c.values));
+  const featureValues = result.featureColumns.map((c): ValueSlices => ({ data: c.data, start: c.valueStart, length: c.valueLength }));
   let size = 1 + varintSize(metaSize) + metaSize;
   const entityBodies = entityValues.map((vals) => vectorSize(vals, n, null, null));
-  const featureBodies = result.featureColumns.map((c) => vectorSize(c.values, n, c.tsSeconds, c.tsNanos));
+  const featureBodies = result.featureColumns.map((c, i) => vectorSize(featureValues[i]!, n, c.tsSeconds, c.tsNanos));
   for (const body of entityBodies) size += 1 + varintSize(body) + body;
   for (const body of featureBodies) size += 1 + varintSize(body) + body;
 
@@ -188,7 +211,7 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
     o.utf8(s, len);
   }
   entityValues.forEach((vals, i) => writeVector(o, entityBodies[i]!, vals, null, null, null, n));
-  result.featureColumns.forEach((c, i) => writeVector(o, featureBodies[i]!, c.values, c.statuses, c.tsSeconds, c.tsNanos, n));
+  result.featureColumns.forEach((c, i) => writeVector(o, featureBodies[i]!, featureValues[i]!, c.statuses, c.tsSeconds, c.tsNanos, n));
   if (o.pos !== size) throw new Error(`response size mismatch: wrote ${o.pos} of ${size} bytes`);
   return o.buf;
 }

@@ -57,9 +57,10 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): string {
   for (const col of result.featureColumns) {
     out += first ? '{"values":[' : ',{"values":[';
     first = false;
+    const { data, valueStart, valueLength } = col;
     for (let r = 0; r < n; r++) {
-      const v = col.values[r];
-      out += (r ? ',' : '') + (v ? valueToJson(v, 0, v.length) : 'null');
+      const len = valueLength[r]!;
+      out += (r ? ',' : '') + (len < 0 ? 'null' : valueToJson(data, valueStart[r]!, valueStart[r]! + len));
     }
     out += '],"statuses":[';
     for (let r = 0; r < n; r++) out += (r ? ',' : '') + STATUS_JSON[col.statuses[r]!];

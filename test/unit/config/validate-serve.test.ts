@@ -21,6 +21,7 @@ test('a plain local redis repo is servable', () => {
 test('platter.redis_read picks the Redis read path and rejects anything else by name', () => {
   const yaml = (v: string) => `project: p\nregistry: data/registry.db\nonline_store:\n  type: redis\nplatter:\n  redis_read: ${v}\n`;
   assert.equal(parseRepoConfig(yaml('pipeline'), where).platter.redisRead, 'pipeline');
-  assert.equal(parseRepoConfig('project: p\nregistry: data/registry.db\n', where).platter.redisRead, 'script');
+  assert.equal(parseRepoConfig(yaml('script'), where).platter.redisRead, 'script');
+  assert.equal(parseRepoConfig('project: p\nregistry: data/registry.db\n', where).platter.redisRead, 'auto');
   assert.throws(() => parseRepoConfig(yaml('lua'), where), /platter\.redis_read/);
 });

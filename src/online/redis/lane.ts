@@ -1,0 +1,237 @@
+/**
+ * The read fast lane: one extra connection to the Redis server the ioredis client is connected
+ * to, carrying only prebuilt read commands whose replies are parsed into offsets (resp.ts).
+ *
+ * ioredis stays the owner of the connection's life: it resolves where Redis is (host, sentinel),
+ * authenticates, reconnects, and answers health checks. Every time it becomes ready the lane
+ * (re)connects to the same address with the same credentials; while the lane is not ready the
+ * reader uses ioredis. A request never waits for the lane to connect.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import {
+  PendingReplies,
+  RespReplyError,
+  RespReplyParser,
+  encodeCommand,
+  type RespReplies,
+} from './resp.js';
+
+export interface LaneOptions {
+  readonly tls: boolean;
+  /** TLS server name (the configured host). */
+  readonly servername?: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly db: number;
+  readonly connectionName: string;
+  /** A batch not answered in this time is failed (the connection stays; its replies are skipped). */
+  readonly commandTimeoutMs: number;
+  /** Told when the lane drops or cannot connect (the reader falls back meanwhile). */
+  readonly onError?: (err: Error) => void;
+}
+
+class Batch extends PendingReplies {
+  settled = false;
+  readonly deadline: number;
+  readonly resolve: (r: RespReplies) => void;
+  readonly reject: (e: Error) => void;
+
+  constructor(replies: number, hint: number, deadline: number, resolve: (r: RespReplies) => void, reject: (e: Error) => void) {
+    super(replies, hint);
+    this.deadline = deadline;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+}
+
+export class RespLane {
+  readonly #opts: LaneOptions;
+  #sock: Socket | null = null;
+  #ready = false;
+  #closed = false;
+  #target: { host: string; port: number } | null = null;
+  #queue: Batch[] = [];
+  #head = 0;
+  #parser = new RespReplyParser();
+  #corked = false;
+  #retry: NodeJS.Timeout | null = null;
+  #attempts = 0;
+  readonly #sweep: NodeJS.Timeout;
+
+  constructor(opts: LaneOptions) {
+    this.#opts = opts;
+    // One timer for every batch in flight instead of one per batch.
+    const every = Math.max(5, Math.min(250, Math.floor(opts.commandTimeoutMs / 4)));
+    this.#sweep = setInterval(() => this.#expire(), every);
+    this.#sweep.unref();
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** (Re)connect to `host:port`; a connection to another address is dropped first. */
+  follow(host: string, port: number): void {
+    if (this.#closed) return;
+    const same = this.#target !== null && this.#target.host === host && this.#target.port === port;
+    this.#target = { host, port };
+    if (same && this.#sock !== null) return;
+    this.#drop(new Error('Redis moved'));
+    this.#attempts = 0;
+    this.#connect();
+  }
+
+  /**
+   * Sends `commands` (`replies` commands, prebuilt) and resolves with their replies' elements.
+   * `elementsHint`: elements expected, to size the offset arrays once.
+   */
+  send(commands: Buffer, replies: number, elementsHint: number): Promise<RespReplies> {
+    const sock = this.#sock;
+    if (!this.#ready || sock === null) return Promise.reject(new Error('fast lane not connected'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push(new Batch(replies, elementsHint, Date.now() + this.#opts.commandTimeoutMs, resolve, reject));
+      // Requests that arrive in the same tick go out in one write.
+      if (!this.#corked) {
+        this.#corked = true;
+        sock.cork();
+        process.nextTick(() => {
+          this.#corked = false;
+          sock.uncork();
+        });
+      }
+      sock.write(commands);
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#drop(new Error('fast lane closed'));
+  }
+
+  #connect(): void {
+    const t = this.#target;
+    if (t === null || this.#closed) return;
+    const o = this.#opts;
+    const sock: Socket = o.tls
+      ? tlsConnect({ host: t.host, port: t.port, servername: o.servername ?? t.host })
+      : netConnect({ host: t.host, port: t.port });
+    this.#sock = sock;
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 30_000);
+    sock.on('data', (chunk: Buffer) => this.#onData(chunk));
+    sock.on('error', (err) => {
+      this.#opts.onError?.(err);
+    });
+    sock.on('close', () => {
+      if (this.#sock !== sock) return;
+      this.#drop(new Error('Redis connection closed'));
+      this.#scheduleRetry();
+    });
+    sock.once(o.tls ? 'secureConnect' : 'connect', () => {
+      // The handshake goes through the same queue; the lane opens to requests once it is answered.
+      const hello: Buffer[] = [];
+      if (o.password !== undefined) hello.push(encodeCommand(o.username !== undefined ? ['AUTH', o.username, o.password] : ['AUTH', o.password]));
+      if (o.db !== 0) hello.push(encodeCommand(['SELECT', String(o.db)]));
+      hello.push(encodeCommand(['CLIENT', 'SETNAME', o.connectionName]));
+      const batch = new Batch(
+        hello.length,
+        4,
+        Date.now() + Math.max(this.#opts.commandTimeoutMs, 2000),
+        () => {
+          if (this.#sock !== sock) return;
+          this.#ready = true;
+          this.#attempts = 0;
+        },
+        (err) => {
+          this.#opts.onError?.(new Error(`fast lane handshake failed: ${err.message}`));
+          sock.destroy();
+        },
+      );
+      this.#queue.push(batch);
+      sock.write(Buffer.concat(hello));
+    });
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed || this.#retry !== null) return;
+    const delay = Math.min(50 * 2 ** Math.min(this.#attempts++, 6), 2000);
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#connect();
+    }, delay);
+    this.#retry.unref();
+  }
+
+  #onData(chunk: Buffer): void {
+    try {
+      this.#parser.feed(
+        chunk,
+        () => this.#queue[this.#head],
+        (p, data) => this.#complete(p as Batch, data),
+      );
+    } catch (err) {
+      // Out of step with the stream: nothing after this point can be trusted.
+      this.#opts.onError?.(err as Error);
+      this.#sock?.destroy();
+    }
+  }
+
+  #complete(b: Batch, data: Buffer): void {
+    this.#head++;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (b.settled) return;
+    b.settled = true;
+    if (b.error !== null) {
+      b.reject(new RespReplyError(b.error));
+      return;
+    }
+    b.resolve({ data, start: b.start, length: b.length, count: b.count, replyElements: b.replyElements });
+  }
+
+  /** Fails batches past their deadline; a lane whose oldest batch is long overdue is reconnected. */
+  #expire(): void {
+    if (this.#head === this.#queue.length) return;
+    const now = Date.now();
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const b = this.#queue[i]!;
+      if (b.deadline > now) break;
+      if (!b.settled) {
+        b.settled = true;
+        b.reject(new Error(`Redis did not answer within ${this.#opts.commandTimeoutMs} ms (command timed out)`));
+      }
+    }
+    const oldest = this.#queue[this.#head]!;
+    if (now - oldest.deadline > Math.max(10_000, 10 * this.#opts.commandTimeoutMs)) {
+      this.#opts.onError?.(new Error('Redis stopped answering the fast lane; reconnecting'));
+      this.#sock?.destroy();
+    }
+  }
+
+  #drop(err: Error): void {
+    this.#ready = false;
+    const sock = this.#sock;
+    this.#sock = null;
+    if (sock !== null) sock.destroy();
+    const pending = this.#queue;
+    const head = this.#head;
+    this.#queue = [];
+    this.#head = 0;
+    this.#parser = new RespReplyParser();
+    for (let i = head; i < pending.length; i++) {
+      const b = pending[i]!;
+      if (!b.settled) {
+        b.settled = true;
+        b.reject(err);
+      }
+    }
+  }
+}
