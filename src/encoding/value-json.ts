@@ -1106,6 +1106,13 @@ export function isNullValue(buf: Uint8Array, start: number, end: number): boolea
   if (start === end) return true;
   // canonical null_val: tag 19/varint (0x98 0x01) + one-byte enum value
   if (end - start === 3 && buf[start] === 0x98 && buf[start + 1] === 0x01 && buf[start + 2]! < 0x80) return true;
+  // The common case, one int32/int64/bool varint field (tags 0x18, 0x20, 0x38) and nothing else.
+  const tag = buf[start];
+  if ((tag === 0x18 || tag === 0x20 || tag === 0x38) && end - start <= 11) {
+    let i = start + 1;
+    while (i < end && buf[i]! >= 0x80) i++;
+    if (i === end - 1) return false;
+  }
   checkRange(buf, start, end);
   B = asBuffer(buf);
   P = start;

@@ -13,7 +13,7 @@ import { toEntityScalar } from './entity-values.js';
 import {
   FieldStatus,
   type EntityColumn,
-  type FeatureColumn,
+  type FeatureCells,
   type OnlineFeaturesRequest,
   type OnlineFeaturesResult,
 } from './types.js';
@@ -117,7 +117,8 @@ export class OnlineFeatureService {
       entityColumns: plan.entityColumns.map(
         (c): EntityColumn => ({ name: c.output, valueType: c.valueType, values: column(c.name, c.valueType) }),
       ),
-      featureColumns: this.#columns(plan, batches, cells, rowToKey, rowCount, nowSeconds),
+      features: plan.outputFeatureNames,
+      cells: this.#cells(plan, batches, cells, rowToKey, rowCount, nowSeconds),
     };
   }
 
@@ -160,26 +161,28 @@ export class OnlineFeatureService {
    * absent) > NULL_VALUE (empty Value or null_val) > OUTSIDE_MAX_AGE (now - event > ttl, whole
    * seconds as Feast's Go server; ttl 0 never expires) > PRESENT.
    */
-  #columns(
+  #cells(
     plan: Plan,
     batches: readonly ReadBatch[],
     cells: ReadCells,
     rowToKey: Int32Array[],
     rowCount: number,
     nowSeconds: number,
-  ): FeatureColumn[] {
+  ): FeatureCells {
     const { data, start, length } = cells;
     // Each (group, key, view) timestamp is decoded once: state 0 = not yet, 1 = present, 2 = absent.
     const tsState = batches.map((b) => new Uint8Array(b.keys.length * b.layout.views.length));
     const tsSecondsOf = batches.map((b) => new Float64Array(b.keys.length * b.layout.views.length));
     const tsNanosOf = batches.map((b) => new Uint32Array(b.keys.length * b.layout.views.length));
     const nullStale = this.#opts.ttlPolicy === 'null';
-    return plan.features.map((f): FeatureColumn => {
-      const valueStart = new Int32Array(rowCount);
-      const valueLength = new Int32Array(rowCount);
-      const statuses = new Uint8Array(rowCount);
-      const tsSeconds = new Float64Array(rowCount);
-      const tsNanos = new Uint32Array(rowCount);
+    const total = plan.features.length * rowCount;
+    const valueStart = new Int32Array(total);
+    const valueLength = new Int32Array(total);
+    const statuses = new Uint8Array(total);
+    const tsSeconds = new Float64Array(total);
+    const tsNanos = new Uint32Array(total);
+    let i = 0;
+    for (const f of plan.features) {
       const g = f.group;
       const map = rowToKey[g]!;
       const base = cells.base[g]!;
@@ -188,7 +191,7 @@ export class OnlineFeatureService {
       const state = tsState[g]!;
       const secondsOf = tsSecondsOf[g]!;
       const nanosOf = tsNanosOf[g]!;
-      for (let r = 0; r < rowCount; r++) {
+      for (let r = 0; r < rowCount; r++, i++) {
         const k = map[r]!;
         const cell = base + k * width;
         const t = k * views + f.viewInGroup;
@@ -208,26 +211,26 @@ export class OnlineFeatureService {
         const vs = start[cell + f.slot]!;
         const vl = length[cell + f.slot]!;
         if (state[t] === 2 || vl < 0) {
-          valueLength[r] = -1;
-          statuses[r] = FieldStatus.NOT_FOUND;
+          valueLength[i] = -1;
+          statuses[i] = FieldStatus.NOT_FOUND;
           continue;
         }
         const seconds = secondsOf[t]!;
-        tsSeconds[r] = seconds;
-        tsNanos[r] = nanosOf[t]!;
-        valueStart[r] = vs;
-        valueLength[r] = vl;
+        tsSeconds[i] = seconds;
+        tsNanos[i] = nanosOf[t]!;
+        valueStart[i] = vs;
+        valueLength[i] = vl;
         if (isNullValue(data, vs, vs + vl)) {
-          valueLength[r] = -1;
-          statuses[r] = FieldStatus.NULL_VALUE;
+          valueLength[i] = -1;
+          statuses[i] = FieldStatus.NULL_VALUE;
         } else if (f.ttlSeconds > 0 && nowSeconds - seconds > f.ttlSeconds) {
-          if (nullStale) valueLength[r] = -1;
-          statuses[r] = FieldStatus.OUTSIDE_MAX_AGE;
+          if (nullStale) valueLength[i] = -1;
+          statuses[i] = FieldStatus.OUTSIDE_MAX_AGE;
         } else {
-          statuses[r] = FieldStatus.PRESENT;
+          statuses[i] = FieldStatus.PRESENT;
         }
       }
-      return { name: f.name, data, valueStart, valueLength, statuses, tsSeconds, tsNanos };
-    });
+    }
+    return { data, valueStart, valueLength, statuses, tsSeconds, tsNanos };
   }
 }

@@ -53,6 +53,8 @@ export interface Plan {
   readonly entityColumns: readonly PlanEntityColumn[];
   readonly features: readonly PlanFeature[];
   readonly featureNames: readonly string[];
+  /** Names of the feature columns alone (`features[i].name`). */
+  readonly outputFeatureNames: readonly string[];
 }
 
 interface Selection {
@@ -187,6 +189,7 @@ export class Planner {
       entityColumns,
       features: resolved,
       featureNames: [...entityColumns.map((c) => c.output), ...names],
+      outputFeatureNames: names,
     };
   }
 

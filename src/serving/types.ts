@@ -33,15 +33,16 @@ export interface EntityColumn {
   readonly values: readonly EntityScalar[];
 }
 
-export interface FeatureColumn {
-  readonly name: string;
+/**
+ * The feature cells of a result, column-major and flat (a handful of typed arrays per request
+ * instead of several per feature): feature f, row r is index `f * rowCount + r`.
+ */
+export interface FeatureCells {
   /** Bytes the value offsets point into (the store's reply). */
   readonly data: Buffer;
-  /**
-   * Per row: the serialized feast.types.Value is `data[valueStart[r], valueStart[r] + valueLength[r])`;
-   * `valueLength[r]` is -1 when the value is absent or was nulled.
-   */
+  /** The serialized feast.types.Value is `data[valueStart[i], valueStart[i] + valueLength[i])`. */
   readonly valueStart: Int32Array;
+  /** -1 when the value is absent or was nulled. */
   readonly valueLength: Int32Array;
   readonly statuses: Uint8Array;
   readonly tsSeconds: Float64Array;
@@ -53,5 +54,7 @@ export interface OnlineFeaturesResult {
   readonly featureNames: readonly string[];
   readonly rowCount: number;
   readonly entityColumns: readonly EntityColumn[];
-  readonly featureColumns: readonly FeatureColumn[];
+  /** Output names of the feature columns, in order (the tail of featureNames). */
+  readonly features: readonly string[];
+  readonly cells: FeatureCells;
 }

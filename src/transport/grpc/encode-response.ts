@@ -114,14 +114,22 @@ function tsBodySize(s: number, n: number): number {
   return (s !== 0 ? 1 + varintSize(s) : 0) + (n !== 0 ? 1 + varintSize(n) : 0);
 }
 
-/** A column's values: `data[start[r], start[r] + length[r])`, length -1 for none. */
-interface ValueSlices {
+/**
+ * A column's cells: row r is index `at + r` of the arrays; its Value bytes are
+ * `data[start[i], start[i] + length[i])`, length -1 for none. Timestamps and statuses are absent
+ * for entity columns (PRESENT and the epoch).
+ */
+interface ColumnCells {
   readonly data: Uint8Array;
   readonly start: Int32Array;
   readonly length: Int32Array;
+  readonly statuses: Uint8Array | null;
+  readonly tsSeconds: Float64Array | null;
+  readonly tsNanos: Uint32Array | null;
+  readonly at: number;
 }
 
-function entitySlices(values: readonly EntityScalar[]): ValueSlices {
+function entityCells(values: readonly EntityScalar[]): ColumnCells {
   const parts = values.map(entityValueBytes);
   const start = new Int32Array(parts.length);
   const length = new Int32Array(parts.length);
@@ -131,47 +139,41 @@ function entitySlices(values: readonly EntityScalar[]): ValueSlices {
     length[r] = p.length;
     pos += p.length;
   });
-  return { data: Buffer.concat(parts, pos), start, length };
+  return { data: Buffer.concat(parts, pos), start, length, statuses: null, tsSeconds: null, tsNanos: null, at: 0 };
 }
 
-function vectorSize(v: ValueSlices, n: number, tsS: Float64Array | null, tsN: Uint32Array | null): number {
+function vectorSize(c: ColumnCells, n: number): number {
   let size = 0;
+  const { length, tsSeconds, tsNanos, at } = c;
   for (let r = 0; r < n; r++) {
-    const len = Math.max(0, v.length[r]!);
+    const len = Math.max(0, length[at + r]!);
     size += 1 + varintSize(len) + len;
   }
   size += 1 + varintSize(n) + n; // packed statuses: every FieldStatus fits one byte
   for (let r = 0; r < n; r++) {
-    const body = tsS ? tsBodySize(tsS[r]!, tsN![r]!) : 0;
+    const body = tsSeconds ? tsBodySize(tsSeconds[at + r]!, tsNanos![at + r]!) : 0;
     size += 1 + varintSize(body) + body;
   }
   return size;
 }
 
-function writeVector(
-  o: Out,
-  body: number,
-  v: ValueSlices,
-  statuses: Uint8Array | null,
-  tsS: Float64Array | null,
-  tsN: Uint32Array | null,
-  n: number,
-): void {
+function writeVector(o: Out, body: number, c: ColumnCells, n: number): void {
+  const { data, start, length, statuses, tsSeconds, tsNanos, at } = c;
   o.byte((2 << 3) | 2);
   o.varint(body);
   for (let r = 0; r < n; r++) {
     // An absent value is an empty Value message, as Feast returns.
-    const len = Math.max(0, v.length[r]!);
+    const len = Math.max(0, length[at + r]!);
     o.byte((1 << 3) | 2);
     o.varint(len);
-    if (len > 0) o.slice(v.data, v.start[r]!, len);
+    if (len > 0) o.slice(data, start[at + r]!, len);
   }
   o.byte((2 << 3) | 2);
   o.varint(n);
-  for (let r = 0; r < n; r++) o.byte(statuses ? statuses[r]! : FieldStatus.PRESENT);
+  for (let r = 0; r < n; r++) o.byte(statuses ? statuses[at + r]! : FieldStatus.PRESENT);
   for (let r = 0; r < n; r++) {
-    const s = tsS ? tsS[r]! : 0;
-    const ns = tsN ? tsN[r]! : 0;
+    const s = tsSeconds ? tsSeconds[at + r]! : 0;
+    const ns = tsNanos ? tsNanos[at + r]! : 0;
     o.byte((3 << 3) | 2);
     o.varint(tsBodySize(s, ns));
     if (s !== 0) {
@@ -192,13 +194,22 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
   for (const [, len] of names) listSize += 1 + varintSize(len) + len;
   const metaSize = 1 + varintSize(listSize) + listSize;
 
-  const entityValues = result.entityColumns.map((c) => entitySlices(c.values));
-  const featureValues = result.featureColumns.map((c): ValueSlices => ({ data: c.data, start: c.valueStart, length: c.valueLength }));
+  const cells = result.cells;
+  const columns: ColumnCells[] = result.entityColumns.map((c) => entityCells(c.values));
+  for (let f = 0; f < result.features.length; f++) {
+    columns.push({
+      data: cells.data,
+      start: cells.valueStart,
+      length: cells.valueLength,
+      statuses: cells.statuses,
+      tsSeconds: cells.tsSeconds,
+      tsNanos: cells.tsNanos,
+      at: f * n,
+    });
+  }
   let size = 1 + varintSize(metaSize) + metaSize;
-  const entityBodies = entityValues.map((vals) => vectorSize(vals, n, null, null));
-  const featureBodies = result.featureColumns.map((c, i) => vectorSize(featureValues[i]!, n, c.tsSeconds, c.tsNanos));
-  for (const body of entityBodies) size += 1 + varintSize(body) + body;
-  for (const body of featureBodies) size += 1 + varintSize(body) + body;
+  const bodies = columns.map((c) => vectorSize(c, n));
+  for (const body of bodies) size += 1 + varintSize(body) + body;
 
   const o = new Out(Buffer.allocUnsafe(size));
   o.byte((1 << 3) | 2);
@@ -210,8 +221,7 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
     o.varint(len);
     o.utf8(s, len);
   }
-  entityValues.forEach((vals, i) => writeVector(o, entityBodies[i]!, vals, null, null, null, n));
-  result.featureColumns.forEach((c, i) => writeVector(o, featureBodies[i]!, featureValues[i]!, c.statuses, c.tsSeconds, c.tsNanos, n));
+  columns.forEach((c, i) => writeVector(o, bodies[i]!, c, n));
   if (o.pos !== size) throw new Error(`response size mismatch: wrote ${o.pos} of ${size} bytes`);
   return o.buf;
 }

@@ -7,6 +7,7 @@ import uWS from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { ErrorCodes, PlatterError } from '../../errors.js';
 import type { OnlineFeatureService } from '../../serving/online-features.js';
+import type { OnlineFeaturesResult } from '../../serving/types.js';
 import { decodeOnlineFeaturesBody } from './decode-request.js';
 import { renderOnlineFeaturesJson } from './render-json.js';
 
@@ -55,7 +56,7 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
   const { service, logger, maxRequestBytes } = deps;
   const app = uWS.App();
 
-  const send = (res: uWS.HttpResponse, status: number, body: string, type = 'application/json') => {
+  const send = (res: uWS.HttpResponse, status: number, body: string | Uint8Array, type = 'application/json') => {
     res.cork(() => {
       res.writeStatus(STATUS_TEXT[status] ?? `${status} Error`).writeHeader('Content-Type', type).end(body);
     });
@@ -91,17 +92,26 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
       chunks.push(Buffer.from(Buffer.from(chunk)));
       if (!isLast) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      let pending: Promise<string>;
+      let pending: Promise<OnlineFeaturesResult>;
       try {
-        const req = decodeOnlineFeaturesBody(body);
-        pending = service.get(req).then(renderOnlineFeaturesJson);
+        pending = service.get(decodeOnlineFeaturesBody(body));
       } catch (err) {
         sendError(res, err);
         return;
       }
       pending.then(
-        (json) => {
-          if (!state.aborted) send(res, 200, json);
+        (result) => {
+          // Rendered and sent in one synchronous step: the rendered bytes live in a buffer the
+          // next response reuses, and uWS copies them before `end` returns.
+          if (state.aborted) return;
+          let json: Buffer;
+          try {
+            json = renderOnlineFeaturesJson(result);
+          } catch (err) {
+            sendError(res, err);
+            return;
+          }
+          send(res, 200, json);
         },
         (err) => {
           if (!state.aborted) sendError(res, err);
