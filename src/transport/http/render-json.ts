@@ -154,6 +154,13 @@ const END = ascii(']}}');
 /** Room for any fixed piece plus a comma, and for an integer's digits. */
 const PIECE = 64;
 
+function sameRows(st: Uint8Array, s: Float64Array, ns: Uint32Array, a: number, b: number, n: number): boolean {
+  for (let r = 0; r < n; r++) {
+    if (st[a + r] !== st[b + r] || s[a + r] !== s[b + r] || ns[a + r] !== ns[b + r]) return false;
+  }
+  return true;
+}
+
 /**
  * Renders the response into a buffer that is only valid until the next call: send it (uWS copies
  * it) before rendering another response.
@@ -188,6 +195,10 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): Buffer {
     o.bytes(CLOSE_COLUMN);
   }
   const { data, valueStart, valueLength, statuses, tsSeconds, tsNanos } = result.cells;
+  // The previous feature column's statuses-to-end bytes, and its first cell index.
+  let prevStart = 0;
+  let prevEnd = 0;
+  let prevAt = -1;
   for (let f = 0, at = 0; f < result.features.length; f++, at += n) {
     o.reserve(PIECE);
     o.bytes(first ? OPEN_COLUMN : NEXT_COLUMN);
@@ -199,8 +210,22 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): Buffer {
       if (len < 0) o.bytes(NULL);
       else writeValue(o, data, valueStart[at + r]!, valueStart[at + r]! + len);
     }
+    // Features of one view usually share every row's status and timestamp: then this column's
+    // statuses and event_timestamps are the previous column's bytes, copied in one move.
+    if (prevAt >= 0 && sameRows(statuses, tsSeconds, tsNanos, prevAt, at, n)) {
+      const len = prevEnd - prevStart;
+      o.reserve(len);
+      o.buf.copyWithin(o.pos, prevStart, prevEnd);
+      o.pos += len;
+      prevStart = o.pos - len;
+      prevEnd = o.pos;
+      prevAt = at;
+      continue;
+    }
     // Statuses (at most 17 bytes) and timestamps (at most 33 bytes) with their commas.
     o.reserve(PIECE + n * 52);
+    prevStart = o.pos;
+    prevAt = at;
     o.bytes(STATUSES);
     for (let r = 0; r < n; r++) {
       if (r) o.byte(44);
@@ -212,6 +237,7 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): Buffer {
       o.bytes(timestampJson(tsSeconds[at + r]!, tsNanos[at + r]!));
     }
     o.bytes(CLOSE_COLUMN);
+    prevEnd = o.pos;
   }
   const names = featureNamesJson(result.featureNames);
   o.reserve(PIECE + names.length);
