@@ -100,6 +100,7 @@ export function openFastLane(
     lane.follow(host, port);
   };
   client.on('ready', follow);
+  lane.onClose(() => client.off('ready', follow));
   if (client.status === 'ready') follow();
   return lane;
 }

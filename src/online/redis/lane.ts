@@ -58,6 +58,7 @@ export class RespLane {
   #retry: NodeJS.Timeout | null = null;
   #attempts = 0;
   readonly #sweep: NodeJS.Timeout;
+  readonly #onClose: (() => void)[] = [];
 
   constructor(opts: LaneOptions) {
     this.#opts = opts;
@@ -91,11 +92,13 @@ export class RespLane {
     if (!this.#ready || sock === null) return Promise.reject(new Error('fast lane not connected'));
     return new Promise((resolve, reject) => {
       this.#queue.push(new Batch(replies, elementsHint, Date.now() + this.#opts.commandTimeoutMs, resolve, reject));
-      // Requests that arrive in the same tick go out in one write.
+      // Requests that arrive in the same event-loop turn go out in one write: the HTTP and gRPC
+      // servers hand over every request they read in one poll phase before `setImmediate` runs,
+      // so under load one syscall (and one Redis read) carries many requests' commands.
       if (!this.#corked) {
         this.#corked = true;
         sock.cork();
-        process.nextTick(() => {
+        setImmediate(() => {
           this.#corked = false;
           sock.uncork();
         });
@@ -104,7 +107,14 @@ export class RespLane {
     });
   }
 
+  /** Runs `fn` when the lane is closed (to release what follows it). */
+  onClose(fn: () => void): void {
+    this.#onClose.push(fn);
+  }
+
   close(): void {
+    if (this.#closed) return;
+    for (const fn of this.#onClose.splice(0)) fn();
     this.#closed = true;
     clearInterval(this.#sweep);
     if (this.#retry) clearTimeout(this.#retry);
@@ -113,12 +123,15 @@ export class RespLane {
 
   #connect(): void {
     const t = this.#target;
-    if (t === null || this.#closed) return;
+    // A socket already open (follow() reconnected while a retry was pending): never a second one.
+    if (t === null || this.#closed || this.#sock !== null) return;
     const o = this.#opts;
     const sock: Socket = o.tls
       ? tlsConnect({ host: t.host, port: t.port, servername: o.servername ?? t.host })
       : netConnect({ host: t.host, port: t.port });
     this.#sock = sock;
+    // A server that never answers the connect: give up and retry like any other drop.
+    sock.setTimeout(Math.max(this.#opts.commandTimeoutMs, 2000), () => sock.destroy());
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
     sock.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -142,6 +155,7 @@ export class RespLane {
         Date.now() + Math.max(this.#opts.commandTimeoutMs, 2000),
         () => {
           if (this.#sock !== sock) return;
+          sock.setTimeout(0);
           this.#ready = true;
           this.#attempts = 0;
         },

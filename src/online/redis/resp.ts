@@ -279,12 +279,4 @@ export class RespReplyParser {
     p.pieces.push(last);
     return Buffer.concat(p.pieces);
   }
-
-  /** Forget a half-read stream (after the connection dropped). */
-  reset(): void {
-    this.#state = State.Type;
-    this.#bulkLeft = 0;
-    this.#arrayLeft = 0;
-    this.#streamPos = 0;
-  }
 }

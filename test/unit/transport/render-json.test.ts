@@ -14,8 +14,14 @@ import { FIELD_STATUS_NAMES, FieldStatus, type OnlineFeaturesResult } from '../.
 const ints = [0, 1, 9, 10, 99, 127, 128, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, -1, -(2 ** 31), -(2 ** 53 - 1)];
 const bigs = [2n ** 63n - 1n, -(2n ** 63n)];
 
+interface Column {
+  values: (Buffer | null)[];
+  statuses: number[];
+  ts: [number, number][];
+}
+
 /** Column-major result built from per-column Value bytes, statuses and timestamps. */
-function result(columns: { values: (Buffer | null)[]; statuses: number[]; ts: [number, number][] }[], n: number): OnlineFeaturesResult {
+function result(columns: Column[], n: number): OnlineFeaturesResult {
   const parts: Buffer[] = [];
   let pos = 0;
   const total = columns.length * n;
@@ -50,7 +56,7 @@ function result(columns: { values: (Buffer | null)[]; statuses: number[]; ts: [n
 }
 
 /** The exact response text, assembled from valueToJson / formatRfc3339 piece by piece. */
-function expected(columns: { values: (Buffer | null)[]; statuses: number[]; ts: [number, number][] }[], n: number): string {
+function expected(columns: Column[], n: number): string {
   const list = (xs: string[]) => `[${xs.join(',')}]`;
   const rows = Array.from({ length: n }, (_, r) => r);
   const entity = `{"values":${list(rows.map(String))},"statuses":${list(rows.map(() => '"PRESENT"'))},"event_timestamps":${list(rows.map(() => '"1970-01-01T00:00:00Z"'))}}`;
@@ -87,7 +93,7 @@ test('a column whose statuses and timestamps differ from the previous column is 
   const n = 4;
   const v = (x: number) => encodeValue(ValueType.INT64, x);
   const same: [number, number][] = [[100, 0], [200, 0], [0, 0], [300, 7]];
-  const cols = [
+  const cols: Column[] = [
     { values: [v(1), v(2), null, v(3)], statuses: [1, 1, 3, 1], ts: same },
     { values: [v(4), v(5), null, v(6)], statuses: [1, 1, 3, 1], ts: same }, // copied
     { values: [v(7), null, null, v(8)], statuses: [1, 2, 3, 1], ts: same }, // status differs
