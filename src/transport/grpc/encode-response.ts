@@ -187,12 +187,35 @@ function writeVector(o: Out, body: number, c: ColumnCells, n: number): void {
   }
 }
 
+/** Field 1 (metadata) whole, per names array (a plan's, so it is encoded once per plan). */
+const metadataBytes = new WeakMap<readonly string[], Buffer>();
+
+function metadataField(featureNames: readonly string[]): Buffer {
+  let b = metadataBytes.get(featureNames);
+  if (b === undefined) {
+    const names = featureNames.map((s) => [s, Buffer.byteLength(s, 'utf8')] as const);
+    let listSize = 0;
+    for (const [, len] of names) listSize += 1 + varintSize(len) + len;
+    const metaSize = 1 + varintSize(listSize) + listSize;
+    const o = new Out(Buffer.allocUnsafe(1 + varintSize(metaSize) + metaSize));
+    o.byte((1 << 3) | 2);
+    o.varint(metaSize);
+    o.byte((1 << 3) | 2);
+    o.varint(listSize);
+    for (const [s, len] of names) {
+      o.byte((1 << 3) | 2);
+      o.varint(len);
+      o.utf8(s, len);
+    }
+    b = o.buf;
+    metadataBytes.set(featureNames, b);
+  }
+  return b;
+}
+
 export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buffer {
   const n = result.rowCount;
-  const names = result.featureNames.map((s) => [s, Buffer.byteLength(s, 'utf8')] as const);
-  let listSize = 0;
-  for (const [, len] of names) listSize += 1 + varintSize(len) + len;
-  const metaSize = 1 + varintSize(listSize) + listSize;
+  const metadata = metadataField(result.featureNames);
 
   const cells = result.cells;
   const columns: ColumnCells[] = result.entityColumns.map((c) => entityCells(c.values));
@@ -207,20 +230,13 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
       at: f * n,
     });
   }
-  let size = 1 + varintSize(metaSize) + metaSize;
+  let size = metadata.length;
   const bodies = columns.map((c) => vectorSize(c, n));
   for (const body of bodies) size += 1 + varintSize(body) + body;
 
   const o = new Out(Buffer.allocUnsafe(size));
-  o.byte((1 << 3) | 2);
-  o.varint(metaSize);
-  o.byte((1 << 3) | 2);
-  o.varint(listSize);
-  for (const [s, len] of names) {
-    o.byte((1 << 3) | 2);
-    o.varint(len);
-    o.utf8(s, len);
-  }
+  o.buf.set(metadata, 0);
+  o.pos = metadata.length;
   columns.forEach((c, i) => writeVector(o, bodies[i]!, c, n));
   if (o.pos !== size) throw new Error(`response size mismatch: wrote ${o.pos} of ${size} bytes`);
   return o.buf;
