@@ -67,13 +67,54 @@ interface PreparedRead {
   /** `HMGET <key> fields...` or `HGETALL <key>` for the lane. */
   readonly command: KeyedCommand;
   readonly wholeHash: boolean;
-  /** HGETALL replies: 4-byte feature fields (uint32 LE) -> slot. */
-  readonly featureSlot: Map<number, number>;
+  /** HGETALL replies: 4-byte feature fields -> slot. */
+  readonly featureSlot: FieldTable;
   /** HGETALL replies: `_ts:<view>` fields (latin1) -> slot. */
   readonly tsSlot: Map<string, number>;
 }
 
 export type RedisReadMode = 'auto' | 'script' | 'pipeline';
+
+/**
+ * int32 -> slot, open addressing in typed arrays. Feature fields are murmur3 hashes, mostly
+ * outside V8's small-integer range, so a Map keyed by them boxes every lookup; an HGETALL of
+ * 100 wide hashes looks up ~25,000 fields.
+ */
+export class FieldTable {
+  readonly size: number;
+  readonly #keys: Int32Array;
+  readonly #slots: Int32Array;
+  readonly #mask: number;
+
+  constructor(entries: readonly (readonly [number, number])[]) {
+    let cap = 8;
+    while (cap < entries.length * 4) cap *= 2;
+    this.#keys = new Int32Array(cap);
+    this.#slots = new Int32Array(cap).fill(-1);
+    this.#mask = cap - 1;
+    let size = 0;
+    for (const [key, slot] of entries) {
+      let i = Math.imul(key, 0x9e3779b1) >>> 0 & this.#mask;
+      while (this.#slots[i]! >= 0 && this.#keys[i] !== key) i = (i + 1) & this.#mask;
+      if (this.#slots[i]! < 0) size++;
+      this.#keys[i] = key;
+      this.#slots[i] = slot;
+    }
+    this.size = size;
+  }
+
+  /** The slot of `key`, or -1. */
+  get(key: number): number {
+    const keys = this.#keys;
+    const slots = this.#slots;
+    let i = Math.imul(key, 0x9e3779b1) >>> 0 & this.#mask;
+    for (;;) {
+      const s = slots[i]!;
+      if (s < 0 || keys[i] === key) return s;
+      i = (i + 1) & this.#mask;
+    }
+  }
+}
 
 const HMGET_MANY_SHA = createHash('sha1').update(HMGET_MANY).digest('hex');
 
@@ -97,18 +138,19 @@ export class RedisOnlineReader implements OnlineReader {
 
   prepare(layout: GroupLayout): PreparedRead {
     const fields: Buffer[] = new Array(layout.width);
-    const featureSlot = new Map<number, number>();
+    const featureFields: [number, number][] = [];
     const tsSlot = new Map<string, number>();
     for (const v of layout.views) {
       v.features.forEach((f, i) => {
         const field = redisHashField(v.view.name, f);
         fields[v.featureSlots[i]!] = field;
-        featureSlot.set(field.readUInt32LE(0), v.featureSlots[i]!);
+        featureFields.push([field.readInt32LE(0), v.featureSlots[i]!]);
       });
       const ts = redisTimestampField(v.view.name);
       fields[v.tsSlot] = ts;
       tsSlot.set(ts.toString('latin1'), v.tsSlot);
     }
+    const featureSlot = new FieldTable(featureFields);
     const wholeHash = layout.width * 2 >= layout.storedFields && featureSlot.size + tsSlot.size === layout.width;
     const command = wholeHash ? new KeyedCommand('HGETALL', []) : new KeyedCommand('HMGET', fields);
     return { fields, command, wholeHash, featureSlot, tsSlot };
@@ -146,6 +188,7 @@ export class RedisOnlineReader implements OnlineReader {
     let size = 0;
     let replies = 0;
     let cells = 0;
+    let elements = 0;
     let whole = false;
     const base: number[] = new Array(batches.length);
     for (let b = 0; b < batches.length; b++) {
@@ -155,6 +198,8 @@ export class RedisOnlineReader implements OnlineReader {
       cells += batch.keys.length * batch.layout.width;
       replies += batch.keys.length;
       if (prep.wholeHash) whole = true;
+      // HGETALL answers every stored field with its name.
+      elements += batch.keys.length * (prep.wholeHash ? 2 * batch.layout.storedFields : batch.layout.width);
       for (const k of batch.keys) size += prep.command.size(k.length);
     }
     const out = Buffer.allocUnsafe(size);
@@ -163,7 +208,7 @@ export class RedisOnlineReader implements OnlineReader {
       const cmd = (batch.prepared as PreparedRead).command;
       for (const k of batch.keys) pos = cmd.write(out, pos, k);
     }
-    const r = await lane.send(out, replies, whole ? cells * 2 : cells);
+    const r = await lane.send(out, replies, elements);
     if (!whole) {
       if (r.count !== cells) throw new Error(`Redis answered ${r.count} of ${cells} fields`);
       return { data: r.data, start: r.start, length: r.length, base };
@@ -195,8 +240,8 @@ export class RedisOnlineReader implements OnlineReader {
         for (let end = e + n; e < end; e += 2) {
           const fs = r.start[e]!;
           const fl = r.length[e]!;
-          const slot = fl === 4 ? prep.featureSlot.get(data.readUInt32LE(fs)) : prep.tsSlot.get(data.toString('latin1', fs, fs + fl));
-          if (slot === undefined) continue;
+          const slot = fl === 4 ? prep.featureSlot.get(data.readInt32LE(fs)) : (prep.tsSlot.get(data.toString('latin1', fs, fs + fl)) ?? -1);
+          if (slot < 0) continue;
           start[at + slot] = r.start[e + 1]!;
           length[at + slot] = r.length[e + 1]!;
         }
