@@ -90,8 +90,15 @@ export class OnlineFeatureService {
         keys.push(g.encoder.encode(DUMMY_VALUES, suffix));
       } else {
         const cols = g.joinKeys.map((j) => column(j.column!, j.valueType));
-        const seen = new Map<string, number>();
         const values: EntityScalar[] = new Array(cols.length);
+        if (rowCount === 1) {
+          for (let c = 0; c < cols.length; c++) values[c] = cols[c]![0]!;
+          keys.push(g.encoder.encode(values, suffix));
+          rowToKey.push(map);
+          batches.push({ layout: g.layout, prepared: g.prepared, keys });
+          continue;
+        }
+        const seen = new Map<string, number>();
         for (let r = 0; r < rowCount; r++) {
           for (let c = 0; c < cols.length; c++) values[c] = cols[c]![r]!;
           const key = g.encoder.encode(values, suffix);
@@ -171,16 +178,27 @@ export class OnlineFeatureService {
   ): FeatureCells {
     const { data, start, length } = cells;
     // Each (group, key, view) timestamp is decoded once: state 0 = not yet, 1 = present, 2 = absent.
-    const tsState = batches.map((b) => new Uint8Array(b.keys.length * b.layout.views.length));
-    const tsSecondsOf = batches.map((b) => new Float64Array(b.keys.length * b.layout.views.length));
-    const tsNanosOf = batches.map((b) => new Uint32Array(b.keys.length * b.layout.views.length));
-    const nullStale = this.#opts.ttlPolicy === 'null';
+    // tsBase[g]: the group's first entry in the per-(key, view) arrays.
+    const tsBase: number[] = new Array(batches.length);
+    let tsTotal = 0;
+    for (let g = 0; g < batches.length; g++) {
+      tsBase[g] = tsTotal;
+      tsTotal += batches[g]!.keys.length * batches[g]!.layout.views.length;
+    }
     const total = plan.features.length * rowCount;
-    const valueStart = new Int32Array(total);
-    const valueLength = new Int32Array(total);
-    const statuses = new Uint8Array(total);
-    const tsSeconds = new Float64Array(total);
-    const tsNanos = new Uint32Array(total);
+    // Every array of the result and of the timestamp cache in one allocation (8-byte elements
+    // first, then 4, then 1: each view stays aligned).
+    const mem = new ArrayBuffer((total + tsTotal) * 8 + (3 * total + tsTotal) * 4 + total + tsTotal);
+    let at = 0;
+    const tsSeconds = new Float64Array(mem, at, total);
+    const secondsOf = new Float64Array(mem, (at += total * 8), tsTotal);
+    const valueStart = new Int32Array(mem, (at += tsTotal * 8), total);
+    const valueLength = new Int32Array(mem, (at += total * 4), total);
+    const tsNanos = new Uint32Array(mem, (at += total * 4), total);
+    const nanosOf = new Uint32Array(mem, (at += total * 4), tsTotal);
+    const statuses = new Uint8Array(mem, (at += tsTotal * 4), total);
+    const state = new Uint8Array(mem, at + total, tsTotal);
+    const nullStale = this.#opts.ttlPolicy === 'null';
     let i = 0;
     for (const f of plan.features) {
       const g = f.group;
@@ -188,13 +206,11 @@ export class OnlineFeatureService {
       const base = cells.base[g]!;
       const width = batches[g]!.layout.width;
       const views = batches[g]!.layout.views.length;
-      const state = tsState[g]!;
-      const secondsOf = tsSecondsOf[g]!;
-      const nanosOf = tsNanosOf[g]!;
+      const tsAt = tsBase[g]! + f.viewInGroup;
       for (let r = 0; r < rowCount; r++, i++) {
         const k = map[r]!;
         const cell = base + k * width;
-        const t = k * views + f.viewInGroup;
+        const t = tsAt + k * views;
         if (state[t] === 0) {
           const len = length[cell + f.tsSlot]!;
           if (len < 0) state[t] = 2;

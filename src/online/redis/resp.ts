@@ -116,9 +116,11 @@ export class PendingReplies {
   constructor(replies: number, elementsHint: number) {
     this.replies = replies;
     const cap = Math.max(4, elementsHint);
-    this.start = new Int32Array(cap);
-    this.length = new Int32Array(cap);
-    this.replyElements = new Int32Array(replies);
+    // One allocation for the three arrays.
+    const mem = new ArrayBuffer((2 * cap + replies) * 4);
+    this.start = new Int32Array(mem, 0, cap);
+    this.length = new Int32Array(mem, cap * 4, cap);
+    this.replyElements = new Int32Array(mem, cap * 8, replies);
   }
 
   record(start: number, length: number): void {
