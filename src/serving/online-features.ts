@@ -98,13 +98,27 @@ export class OnlineFeatureService {
           batches.push({ layout: g.layout, prepared: g.prepared, keys });
           continue;
         }
-        const seen = new Map<string, number>();
+        // Rows are deduplicated by their join-key value when there is one join key (a value
+        // converted to the key's type encodes to exactly one key), by the key bytes otherwise.
+        const seen = new Map<unknown, number>();
+        const single = cols.length === 1 ? cols[0]! : null;
         for (let r = 0; r < rowCount; r++) {
-          for (let c = 0; c < cols.length; c++) values[c] = cols[c]![r]!;
-          const key = g.encoder.encode(values, suffix);
-          const id = key.toString('latin1');
+          let id: unknown;
+          let key: Buffer | null = null;
+          if (single !== null) {
+            const v = single[r]!.value;
+            id = v instanceof Uint8Array ? `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1')}` : v;
+          } else {
+            for (let c = 0; c < cols.length; c++) values[c] = cols[c]![r]!;
+            key = g.encoder.encode(values, suffix);
+            id = key.toString('latin1');
+          }
           let k = seen.get(id);
           if (k === undefined) {
+            if (key === null) {
+              values[0] = single![r]!;
+              key = g.encoder.encode(values, suffix);
+            }
             k = keys.length;
             seen.set(id, k);
             keys.push(key);

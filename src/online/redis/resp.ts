@@ -204,16 +204,26 @@ export class RespReplyParser {
       }
       // Header line: digits (or text for + and -) up to \n; \r is skipped.
       const type = this.#type;
-      let c = 0;
-      for (; i < end; i++) {
-        c = chunk[i]!;
-        if (c === 10) break;
-        if (c === 13) continue;
-        if (type === 45 || type === 43) {
-          if (type === 45) this.#text += String.fromCharCode(c);
-        } else if (c === 45) this.#neg = true;
-        else if (c >= 48 && c <= 57) this.#value = this.#value * 10 + (c - 48);
-        else throw new RespProtocolError(`unexpected byte ${c} in a reply header`);
+      if (type === 45 || type === 43) {
+        for (; i < end; i++) {
+          const c = chunk[i]!;
+          if (c === 10) break;
+          if (c !== 13 && type === 45) this.#text += String.fromCharCode(c);
+        }
+      } else {
+        // Lengths and integers, in locals (this loop runs for every element of every reply).
+        let value = this.#value;
+        let neg = this.#neg;
+        for (; i < end; i++) {
+          const c = chunk[i]!;
+          if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
+          else if (c === 10) break;
+          else if (c === 13) continue;
+          else if (c === 45) neg = true;
+          else throw new RespProtocolError(`unexpected byte ${c} in a reply header`);
+        }
+        this.#value = value;
+        this.#neg = neg;
       }
       if (i === end) break; // the line continues in the next chunk
       i++; // past \n

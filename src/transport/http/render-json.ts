@@ -89,6 +89,20 @@ class JsonOut {
       buf[this.pos++] = 48 + v;
       return;
     }
+    if (v < 0x80000000) {
+      // 31-bit values (most features): int32 arithmetic.
+      let len = 2;
+      for (let t = (v / 100) | 0; t > 0; t = (t / 10) | 0) len++;
+      let p = this.pos + len;
+      this.pos = p;
+      while (v >= 10) {
+        const q = (v / 10) | 0;
+        buf[--p] = 48 + v - q * 10;
+        v = q;
+      }
+      buf[--p] = 48 + v;
+      return;
+    }
     let len = 1;
     for (let t = v; t >= 10; t = Math.floor(t / 10)) len++;
     let p = this.pos + len;
@@ -109,7 +123,11 @@ const out = new JsonOut();
  * varint has at most 7 bytes (0..2^49, so the number is exact; negative numbers are 10-byte
  * varints and take the general path): exactly the digits `valueToJson` prints.
  */
-function writeValue(o: JsonOut, data: Buffer, s: number, e: number): void {
+/** Bytes a fast-path value takes at most, with its comma. */
+const INT_ROOM = 17;
+
+/** Writes the Value's JSON; true when it took the integer fast path (at most INT_ROOM bytes). */
+function writeValue(o: JsonOut, data: Buffer, s: number, e: number): boolean {
   const tag = data[s];
   if ((tag === 0x20 || tag === 0x18) && e - s <= 8) {
     let v = 0;
@@ -124,10 +142,11 @@ function writeValue(o: JsonOut, data: Buffer, s: number, e: number): void {
     // int32_val keeps the low 32 bits signed (as protobuf parses it): only below 2^31 is it the varint.
     if (i === e - 1 && (tag === 0x20 || v < 0x80000000)) {
       o.digits(v);
-      return;
+      return true;
     }
   }
   o.text(valueToJson(data, s, e));
+  return false;
 }
 
 function writeEntity(o: JsonOut, v: EntityScalar): void {
@@ -203,12 +222,14 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): Buffer {
     o.reserve(PIECE);
     o.bytes(first ? OPEN_COLUMN : NEXT_COLUMN);
     first = false;
+    // Room for every row on the fast path (null and integers); a row that needed more makes
+    // room again for the rows after it.
+    o.reserve(PIECE + n * INT_ROOM);
     for (let r = 0; r < n; r++) {
-      o.reserve(PIECE);
       if (r) o.byte(44);
       const len = valueLength[at + r]!;
       if (len < 0) o.bytes(NULL);
-      else writeValue(o, data, valueStart[at + r]!, valueStart[at + r]! + len);
+      else if (!writeValue(o, data, valueStart[at + r]!, valueStart[at + r]! + len)) o.reserve(PIECE + (n - r) * INT_ROOM);
     }
     // Features of one view usually share every row's status and timestamp: then this column's
     // statuses and event_timestamps are the previous column's bytes, copied in one move.
