@@ -59,6 +59,7 @@ export class RespLane {
   #attempts = 0;
   readonly #sweep: NodeJS.Timeout;
   readonly #onClose: (() => void)[] = [];
+  readonly #readBuffer = Buffer.allocUnsafe(256 * 1024);
 
   constructor(opts: LaneOptions) {
     this.#opts = opts;
@@ -126,15 +127,28 @@ export class RespLane {
     // A socket already open (follow() reconnected while a retry was pending): never a second one.
     if (t === null || this.#closed || this.#sock !== null) return;
     const o = this.#opts;
+    // Plain TCP reads into one reused buffer (no Buffer and no stream 'data' event per read);
+    // the parser copies out what a reply keeps. TLS sockets cannot, and use 'data'.
     const sock: Socket = o.tls
       ? tlsConnect({ host: t.host, port: t.port, servername: o.servername ?? t.host })
-      : netConnect({ host: t.host, port: t.port });
+      : netConnect({
+          host: t.host,
+          port: t.port,
+          onread: {
+            buffer: this.#readBuffer,
+            callback: (n: number, buf: Uint8Array) => {
+              if (this.#sock === sock) this.#onData((buf as Buffer).subarray(0, n));
+              return true;
+            },
+          },
+        });
+    this.#parser = new RespReplyParser({ copyChunks: !o.tls });
     this.#sock = sock;
     // A server that never answers the connect: give up and retry like any other drop.
     sock.setTimeout(Math.max(this.#opts.commandTimeoutMs, 2000), () => sock.destroy());
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
-    sock.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (o.tls) sock.on('data', (chunk: Buffer) => this.#onData(chunk));
     sock.on('error', (err) => {
       this.#opts.onError?.(err);
     });

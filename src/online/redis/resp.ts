@@ -152,6 +152,8 @@ const enum State {
  * array) to resume. Nested arrays are not part of the commands the lane sends and are refused.
  */
 export class RespReplyParser {
+  /** Chunks are reused by their producer after `feed` returns: keep copies, never views. */
+  readonly #copy: boolean;
   #state = State.Type;
   #type = 0;
   #neg = false;
@@ -161,6 +163,10 @@ export class RespReplyParser {
   #arrayLeft = 0;
   /** Stream offset of the current chunk's first byte. */
   #streamPos = 0;
+
+  constructor(opts: { copyChunks?: boolean } = {}) {
+    this.#copy = opts.copyChunks ?? false;
+  }
 
   /**
    * Parses `chunk`. `current()` gives the batch the next reply belongs to; `complete(p, data)` is
@@ -267,7 +273,10 @@ export class RespReplyParser {
       }
     }
     // Keep this chunk's part of an unfinished batch.
-    if (p !== undefined && p.base >= 0) (p.pieces ??= []).push(chunk.subarray(p.pieceStart, end));
+    if (p !== undefined && p.base >= 0) {
+      const piece = chunk.subarray(p.pieceStart, end);
+      (p.pieces ??= []).push(this.#copy ? Buffer.from(piece) : piece);
+    }
     this.#streamPos = streamPos + end;
   }
 
@@ -287,7 +296,7 @@ export class RespReplyParser {
 
   #dataOf(p: PendingReplies, chunk: Buffer, endInChunk: number): Buffer {
     const last = chunk.subarray(p.pieceStart, endInChunk);
-    if (p.pieces === null) return last;
+    if (p.pieces === null) return this.#copy ? Buffer.from(last) : last;
     p.pieces.push(last);
     return Buffer.concat(p.pieces);
   }
