@@ -6,6 +6,7 @@
  * a generic protobuf writer (fork/ldelim per message) cost more than the whole read path here.
  */
 import type { EntityScalar } from '../../encoding/entity-key.js';
+import { sameStatusesAndTimestamps } from '../../serving/cells.js';
 import { FieldStatus, type OnlineFeaturesResult } from '../../serving/types.js';
 
 function varintSize(v: number): number {
@@ -142,14 +143,21 @@ function entityCells(values: readonly EntityScalar[]): ColumnCells {
   return { data: Buffer.concat(parts, pos), start, length, statuses: null, tsSeconds: null, tsNanos: null, at: 0 };
 }
 
-function vectorSize(c: ColumnCells, n: number): number {
+/** Bytes of a FeatureVector's `values` (field 1) entries. */
+function valuesSize(c: ColumnCells, n: number): number {
   let size = 0;
-  const { length, tsSeconds, tsNanos, at } = c;
+  const { length, at } = c;
   for (let r = 0; r < n; r++) {
     const len = Math.max(0, length[at + r]!);
     size += 1 + varintSize(len) + len;
   }
-  size += 1 + varintSize(n) + n; // packed statuses: every FieldStatus fits one byte
+  return size;
+}
+
+/** Bytes of a FeatureVector's `statuses` (field 2, packed) and `event_timestamps` (field 3). */
+function tailSize(c: ColumnCells, n: number): number {
+  let size = 1 + varintSize(n) + n; // packed statuses: every FieldStatus fits one byte
+  const { tsSeconds, tsNanos, at } = c;
   for (let r = 0; r < n; r++) {
     const body = tsSeconds ? tsBodySize(tsSeconds[at + r]!, tsNanos![at + r]!) : 0;
     size += 1 + varintSize(body) + body;
@@ -157,10 +165,8 @@ function vectorSize(c: ColumnCells, n: number): number {
   return size;
 }
 
-function writeVector(o: Out, body: number, c: ColumnCells, n: number): void {
-  const { data, start, length, statuses, tsSeconds, tsNanos, at } = c;
-  o.byte((2 << 3) | 2);
-  o.varint(body);
+function writeValues(o: Out, c: ColumnCells, n: number): void {
+  const { data, start, length, at } = c;
   for (let r = 0; r < n; r++) {
     // An absent value is an empty Value message, as Feast returns.
     const len = Math.max(0, length[at + r]!);
@@ -168,6 +174,10 @@ function writeVector(o: Out, body: number, c: ColumnCells, n: number): void {
     o.varint(len);
     if (len > 0) o.slice(data, start[at + r]!, len);
   }
+}
+
+function writeTail(o: Out, c: ColumnCells, n: number): void {
+  const { statuses, tsSeconds, tsNanos, at } = c;
   o.byte((2 << 3) | 2);
   o.varint(n);
   for (let r = 0; r < n; r++) o.byte(statuses ? statuses[at + r]! : FieldStatus.PRESENT);
@@ -230,14 +240,45 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
       at: f * n,
     });
   }
+  // Per column: its values' size, and its statuses+timestamps size, or -1 when they are the
+  // previous feature column's (then the previous column's bytes are copied).
+  const valueBytes: number[] = new Array(columns.length);
+  const tailBytes: number[] = new Array(columns.length);
+  const entityCount = result.entityColumns.length;
   let size = metadata.length;
-  const bodies = columns.map((c) => vectorSize(c, n));
-  for (const body of bodies) size += 1 + varintSize(body) + body;
+  let tail = 0;
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i]!;
+    valueBytes[i] = valuesSize(c, n);
+    const reuse = i > entityCount && sameStatusesAndTimestamps(cells, columns[i - 1]!.at, c.at, n);
+    if (!reuse) tail = tailSize(c, n);
+    tailBytes[i] = reuse ? -1 : tail;
+    const body = valueBytes[i]! + tail;
+    size += 1 + varintSize(body) + body;
+  }
 
   const o = new Out(Buffer.allocUnsafe(size));
   o.buf.set(metadata, 0);
   o.pos = metadata.length;
-  columns.forEach((c, i) => writeVector(o, bodies[i]!, c, n));
+  let tailStart = 0;
+  let tailEnd = 0;
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i]!;
+    const t = tailBytes[i]!;
+    o.byte((2 << 3) | 2);
+    o.varint(valueBytes[i]! + (t < 0 ? tailEnd - tailStart : t));
+    writeValues(o, c, n);
+    if (t < 0) {
+      o.buf.copyWithin(o.pos, tailStart, tailEnd);
+      o.pos += tailEnd - tailStart;
+      tailStart = o.pos - (tailEnd - tailStart);
+      tailEnd = o.pos;
+    } else {
+      tailStart = o.pos;
+      writeTail(o, c, n);
+      tailEnd = o.pos;
+    }
+  }
   if (o.pos !== size) throw new Error(`response size mismatch: wrote ${o.pos} of ${size} bytes`);
   return o.buf;
 }

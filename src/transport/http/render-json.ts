@@ -12,6 +12,7 @@
 import type { EntityScalar } from '../../encoding/entity-key.js';
 import { formatRfc3339 } from '../../encoding/timestamp.js';
 import { valueToJson } from '../../encoding/value-json.js';
+import { sameStatusesAndTimestamps } from '../../serving/cells.js';
 import { FIELD_STATUS_NAMES, type OnlineFeaturesResult } from '../../serving/types.js';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
@@ -173,13 +174,6 @@ const END = ascii(']}}');
 /** Room for any fixed piece plus a comma, and for an integer's digits. */
 const PIECE = 64;
 
-function sameRows(st: Uint8Array, s: Float64Array, ns: Uint32Array, a: number, b: number, n: number): boolean {
-  for (let r = 0; r < n; r++) {
-    if (st[a + r] !== st[b + r] || s[a + r] !== s[b + r] || ns[a + r] !== ns[b + r]) return false;
-  }
-  return true;
-}
-
 /**
  * Renders the response into a buffer that is only valid until the next call: send it (uWS copies
  * it) before rendering another response.
@@ -233,7 +227,7 @@ export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): Buffer {
     }
     // Features of one view usually share every row's status and timestamp: then this column's
     // statuses and event_timestamps are the previous column's bytes, copied in one move.
-    if (prevAt >= 0 && sameRows(statuses, tsSeconds, tsNanos, prevAt, at, n)) {
+    if (prevAt >= 0 && sameStatusesAndTimestamps(result.cells, prevAt, at, n)) {
       const len = prevEnd - prevStart;
       o.reserve(len);
       o.buf.copyWithin(o.pos, prevStart, prevEnd);
