@@ -29,6 +29,20 @@ export interface ServingOptions {
 
 const DUMMY_VALUES: readonly EntityScalar[] = [{ type: 2, value: '' }];
 
+/**
+ * A Value holding one int32/int64/bool varint (tags 0x18, 0x20, 0x38) and nothing else: the
+ * usual feature, and never null. Small enough to inline into the per-cell loop; anything else
+ * goes to `isNullValue`.
+ */
+function isOneVarintField(d: Buffer, s: number, len: number): boolean {
+  const tag = d[s];
+  if ((tag !== 0x20 && tag !== 0x18 && tag !== 0x38) || len < 2 || len > 11) return false;
+  const e = s + len - 1;
+  if (d[e]! >= 0x80) return false;
+  for (let i = s + 1; i < e; i++) if (d[i]! < 0x80) return false;
+  return true;
+}
+
 export class OnlineFeatureService {
   readonly #registry: RegistryCache;
   readonly #reader: OnlineReader;
@@ -216,6 +230,9 @@ export class OnlineFeatureService {
     let i = 0;
     for (const f of plan.features) {
       const g = f.group;
+      const slot = f.slot;
+      const tsSlot = f.tsSlot;
+      const ttl = f.ttlSeconds;
       const map = rowToKey[g]!;
       const base = cells.base[g]!;
       const width = batches[g]!.layout.width;
@@ -226,20 +243,20 @@ export class OnlineFeatureService {
         const cell = base + k * width;
         const t = tsAt + k * views;
         if (state[t] === 0) {
-          const len = length[cell + f.tsSlot]!;
+          const len = length[cell + tsSlot]!;
           if (len < 0) state[t] = 2;
           else {
             state[t] = 1;
             if (len > 0) {
-              const at = start[cell + f.tsSlot]!;
+              const at = start[cell + tsSlot]!;
               const ts = decodeTimestamp(data, at, at + len);
               secondsOf[t] = ts.seconds;
               nanosOf[t] = ts.nanos;
             }
           }
         }
-        const vs = start[cell + f.slot]!;
-        const vl = length[cell + f.slot]!;
+        const vs = start[cell + slot]!;
+        const vl = length[cell + slot]!;
         if (state[t] === 2 || vl < 0) {
           valueLength[i] = -1;
           statuses[i] = FieldStatus.NOT_FOUND;
@@ -250,10 +267,10 @@ export class OnlineFeatureService {
         tsNanos[i] = nanosOf[t]!;
         valueStart[i] = vs;
         valueLength[i] = vl;
-        if (isNullValue(data, vs, vs + vl)) {
+        if (!isOneVarintField(data, vs, vl) && isNullValue(data, vs, vs + vl)) {
           valueLength[i] = -1;
           statuses[i] = FieldStatus.NULL_VALUE;
-        } else if (f.ttlSeconds > 0 && nowSeconds - seconds > f.ttlSeconds) {
+        } else if (ttl > 0 && nowSeconds - seconds > ttl) {
           if (nullStale) valueLength[i] = -1;
           statuses[i] = FieldStatus.OUTSIDE_MAX_AGE;
         } else {
