@@ -123,15 +123,24 @@ export class PendingReplies {
     this.replyElements = new Int32Array(mem, cap * 8, replies);
   }
 
+  /** Room for `more` elements after the recorded ones. */
+  reserve(more: number): void {
+    if (this.count + more > this.start.length) this.#grow(this.count + more);
+  }
+
+  #grow(min: number): void {
+    let cap = this.start.length * 2;
+    while (cap < min) cap *= 2;
+    const s = new Int32Array(cap);
+    s.set(this.start.subarray(0, this.count));
+    this.start = s;
+    const l = new Int32Array(cap);
+    l.set(this.length.subarray(0, this.count));
+    this.length = l;
+  }
+
   record(start: number, length: number): void {
-    if (this.count === this.start.length) {
-      const s = new Int32Array(this.count * 2);
-      s.set(this.start);
-      this.start = s;
-      const l = new Int32Array(this.count * 2);
-      l.set(this.length);
-      this.length = l;
-    }
+    if (this.count === this.start.length) this.#grow(this.count + 1);
     this.start[this.count] = start;
     this.length[this.count++] = length;
   }
@@ -201,6 +210,53 @@ export class RespReplyParser {
         continue;
       }
       if (this.#state === State.Type) {
+        if (this.#arrayLeft > 0 && chunk[i] === 36) {
+          // Inside an array: take every whole bulk element that is in this chunk in one tight
+          // loop (the common case: HMGET/HGETALL replies are arrays of short bulk strings).
+          // Anything cut by the chunk's end, or any other reply type, goes the general way.
+          const left = this.#arrayLeft;
+          p.reserve(left);
+          const starts = p.start;
+          const lengths = p.length;
+          let count = p.count;
+          let taken = 0;
+          const rel = streamPos - p.base;
+          while (taken < left && i < end && chunk[i] === 36) {
+            let j = i + 1;
+            let n = 0;
+            let c = chunk[j];
+            if (c === 45) {
+              // $-1\r\n: nil
+              if (j + 3 >= end) break;
+              if (chunk[j + 1] !== 49 || chunk[j + 2] !== 13) break; // not "-1\r": the general path decides
+              starts[count] = 0;
+              lengths[count++] = -1;
+              i = j + 4;
+              taken++;
+              continue;
+            }
+            while (j < end && (c = chunk[j]!) >= 48 && c <= 57) {
+              n = n * 10 + (c - 48);
+              j++;
+            }
+            if (j + 1 >= end || j === i + 1 || c !== 13 || chunk[j + 1] !== 10) break;
+            const data = j + 2;
+            if (data + n + 2 > end) break;
+            starts[count] = rel + data;
+            lengths[count++] = n;
+            i = data + n + 2;
+            taken++;
+          }
+          p.count = count;
+          if (taken > 0) {
+            this.#arrayLeft = left - taken;
+            if (this.#arrayLeft === 0 && this.#replyDone(p)) {
+              complete(p, this.#dataOf(p, chunk, i));
+              p = current();
+            }
+            continue;
+          }
+        }
         this.#type = chunk[i++]!;
         this.#neg = false;
         this.#value = 0;
