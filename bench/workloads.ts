@@ -16,6 +16,7 @@
  */
 import type { RepoDefinition } from '../src/registry/definition.js';
 import type { ValueTypeName } from '../src/encoding/value-type.js';
+import { mulberry32 } from '../test/helpers/prng.js';
 
 export const ENTITY = { name: 'driver', joinKey: 'driver_id', valueType: 'INT64' } as const;
 
@@ -183,21 +184,9 @@ export function featureRefs(w: Workload): string[] | null {
   return w.featureService !== null ? null : w.features.map((f) => `${f.view}:${f.name}`);
 }
 
-/** mulberry32: a small seeded PRNG so every run sends the same pool. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Entity ids per request, uniform over 1..round(idSpan x entities) (ids above `entities` were never seeded). */
 export function requestPool(w: Workload, size: number, entities: number, seed: number): number[][] {
-  const rnd = prng(seed ^ hash(w.name));
+  const rnd = mulberry32(seed ^ hash(w.name));
   const span = Math.max(1, Math.round(w.idSpan * entities));
   const pool: number[][] = [];
   for (let i = 0; i < size; i++) {

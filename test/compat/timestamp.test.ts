@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { PlatterError } from '../../src/errors.js';
 import { decodeTimestamp, encodeTimestamp, formatRfc3339 } from '../../src/encoding/timestamp.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 interface TsVector {
   seconds: number;
@@ -31,18 +32,7 @@ const fx = JSON.parse(
 
 const isInternal = (e: unknown) => e instanceof PlatterError && e.code === 'INTERNAL';
 
-/** Seeded PRNG (mulberry32) so random cases are reproducible. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seededRandom(0x5eed0001);
+const random = mulberry32(0x5eed0001);
 
 describe('timestamps match Feast vectors', () => {
   for (const v of fx.vectors) {

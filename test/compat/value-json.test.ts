@@ -28,6 +28,7 @@ import {
 } from '../../src/encoding/value-json.js';
 import { ValueType } from '../../src/encoding/value-type.js';
 import { protoType } from '../../src/proto/root.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const V = protoType('feast.types.Value');
 const pb = (obj: Record<string, unknown>): Buffer => {
@@ -41,18 +42,7 @@ const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const json = (b: Uint8Array) => valueToJson(b, 0, b.length);
 const isInternal = (e: unknown) => e instanceof PlatterError && e.code === 'INTERNAL';
 
-/** Seeded PRNG (mulberry32) so random cases are reproducible. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seededRandom(0x5eed0002);
+const random = mulberry32(0x5eed0002);
 
 interface ValueVector {
   name: string;

@@ -17,6 +17,7 @@ import {
   encodeArgs,
   encodeCommand,
 } from '../../../src/online/redis/resp.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 /** What one completed batch looked like, in plain values. */
 interface Decoded {
@@ -89,18 +90,6 @@ function chunksOf(buf: Buffer, size: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
   return out;
-}
-
-/** Deterministic PRNG (mulberry32) for reproducible random chunkings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('RespReplyParser: reply shapes (one chunk)', () => {
@@ -271,7 +260,7 @@ describe('RespReplyParser: the result does not depend on how the stream is chunk
   });
 
   test('random chunkings (seeded) with offset arrays grown from the minimum', () => {
-    const rnd = prng(20261122);
+    const rnd = mulberry32(20261122);
     for (let round = 0; round < 200; round++) {
       const chunks: Buffer[] = [];
       for (let i = 0; i < stream.length; ) {

@@ -8,7 +8,7 @@ import { encodeOnlineFeaturesResponse } from '../../../src/transport/grpc/encode
 import { encodeValue } from '../../../src/encoding/value-encode.js';
 import { ValueType } from '../../../src/encoding/value-type.js';
 import { protoType } from '../../../src/proto/root.js';
-import type { OnlineFeaturesResult } from '../../../src/serving/types.js';
+import { handResult } from '../../helpers/feature-result.js';
 
 interface Column {
   values: (number | null)[];
@@ -16,40 +16,13 @@ interface Column {
   ts: [number, number][];
 }
 
-function result(columns: Column[], n: number): OnlineFeaturesResult {
-  const parts: Buffer[] = [];
-  let pos = 0;
-  const total = columns.length * n;
-  const valueStart = new Int32Array(total);
-  const valueLength = new Int32Array(total);
-  const statuses = new Uint8Array(total);
-  const tsSeconds = new Float64Array(total);
-  const tsNanos = new Uint32Array(total);
-  columns.forEach((c, f) => {
-    for (let r = 0; r < n; r++) {
-      const i = f * n + r;
-      const v = c.values[r];
-      const bytes = v === null || v === undefined ? null : encodeValue(ValueType.INT64, v);
-      valueStart[i] = pos;
-      valueLength[i] = bytes === null ? -1 : bytes.length;
-      if (bytes !== null) {
-        parts.push(bytes);
-        pos += bytes.length;
-      }
-      statuses[i] = c.statuses[r]!;
-      tsSeconds[i] = c.ts[r]![0];
-      tsNanos[i] = c.ts[r]![1];
-    }
-  });
-  const features = columns.map((_, f) => `f${f}`);
-  return {
-    featureNames: ['id', ...features],
-    rowCount: n,
-    entityColumns: [{ name: 'id', valueType: ValueType.INT64, values: Array.from({ length: n }, (_, r) => ({ type: 4, value: r + 1 })) }],
-    features,
-    cells: { data: Buffer.concat(parts), valueStart, valueLength, statuses, tsSeconds, tsNanos },
-  };
-}
+/** The same columns with INT64 Value bytes, entity ids from 1. */
+const result = (columns: Column[], n: number) =>
+  handResult(
+    columns.map((c) => ({ ...c, values: c.values.map((v) => (v === null ? null : encodeValue(ValueType.INT64, v))) })),
+    n,
+    1,
+  );
 
 test('every column decodes to its own values, statuses and timestamps (copied tails included)', () => {
   const n = 3;

@@ -9,51 +9,14 @@ import { encodeValue } from '../../../src/encoding/value-encode.js';
 import { ValueType } from '../../../src/encoding/value-type.js';
 import { valueToJson } from '../../../src/encoding/value-json.js';
 import { formatRfc3339 } from '../../../src/encoding/timestamp.js';
-import { FIELD_STATUS_NAMES, FieldStatus, type OnlineFeaturesResult } from '../../../src/serving/types.js';
+import { FIELD_STATUS_NAMES, FieldStatus } from '../../../src/serving/types.js';
+import { handResult, type HandColumn } from '../../helpers/feature-result.js';
 
 const ints = [0, 1, 9, 10, 99, 127, 128, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 49 - 1, 2 ** 49, 2 ** 53 - 1, -1, -(2 ** 31), -(2 ** 53 - 1)];
 const bigs = [2n ** 63n - 1n, -(2n ** 63n)];
 
-interface Column {
-  values: (Buffer | null)[];
-  statuses: number[];
-  ts: [number, number][];
-}
-
-/** Column-major result built from per-column Value bytes, statuses and timestamps. */
-function result(columns: Column[], n: number): OnlineFeaturesResult {
-  const parts: Buffer[] = [];
-  let pos = 0;
-  const total = columns.length * n;
-  const valueStart = new Int32Array(total);
-  const valueLength = new Int32Array(total);
-  const statuses = new Uint8Array(total);
-  const tsSeconds = new Float64Array(total);
-  const tsNanos = new Uint32Array(total);
-  columns.forEach((c, f) => {
-    for (let r = 0; r < n; r++) {
-      const i = f * n + r;
-      const v = c.values[r] ?? null;
-      valueLength[i] = v === null ? -1 : v.length;
-      valueStart[i] = pos;
-      if (v !== null) {
-        parts.push(v);
-        pos += v.length;
-      }
-      statuses[i] = c.statuses[r]!;
-      tsSeconds[i] = c.ts[r]![0];
-      tsNanos[i] = c.ts[r]![1];
-    }
-  });
-  const features = columns.map((_, f) => `f${f}`);
-  return {
-    featureNames: ['id', ...features],
-    rowCount: n,
-    entityColumns: [{ name: 'id', valueType: ValueType.INT64, values: Array.from({ length: n }, (_, r) => ({ type: 4, value: r })) }],
-    features,
-    cells: { data: Buffer.concat(parts), valueStart, valueLength, statuses, tsSeconds, tsNanos },
-  };
-}
+type Column = HandColumn;
+const result = handResult;
 
 /** The exact response text, assembled from valueToJson / formatRfc3339 piece by piece. */
 function expected(columns: Column[], n: number): string {
