@@ -121,7 +121,7 @@ export class OnlineFeatureService {
           let key: Buffer | null = null;
           if (single !== null) {
             const v = single[r]!.value;
-            id = v instanceof Uint8Array ? `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1')}` : v;
+            id = v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1') : v;
           } else {
             for (let c = 0; c < cols.length; c++) values[c] = cols[c]![r]!;
             key = g.encoder.encode(values, suffix);
