@@ -53,8 +53,12 @@ function featureNamesJson(names: readonly string[]): Buffer {
 }
 
 /** A growing output buffer, reused across responses (each is sent before the next is rendered). */
+const INITIAL_BYTES = 64 * 1024;
+/** Largest buffer kept between responses (a 100x250 response is ~1 MiB). */
+const KEEP_BYTES = 8 * 1024 * 1024;
+
 class JsonOut {
-  buf = Buffer.allocUnsafe(64 * 1024);
+  buf = Buffer.allocUnsafe(INITIAL_BYTES);
   pos = 0;
 
   reserve(n: number): void {
@@ -180,6 +184,8 @@ const PIECE = 64;
  */
 export function renderOnlineFeaturesJson(result: OnlineFeaturesResult): Buffer {
   const o = out;
+  // One huge response must not pin its buffer for the life of the process.
+  if (o.buf.length > KEEP_BYTES) o.buf = Buffer.allocUnsafe(INITIAL_BYTES);
   o.pos = 0;
   const n = result.rowCount;
   o.reserve(PIECE);
