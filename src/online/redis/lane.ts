@@ -7,7 +7,7 @@
  * (re)connects to the same address with the same credentials; while the lane is not ready the
  * reader uses ioredis. A request never waits for the lane to connect.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import {
   PendingReplies,
@@ -29,6 +29,14 @@ export interface LaneOptions {
   readonly commandTimeoutMs: number;
   /** Told when the lane drops or cannot connect (the reader falls back meanwhile). */
   readonly onError?: (err: Error) => void;
+}
+
+/**
+ * SNI carries host names only (RFC 6066): for an IP address none is sent, and the certificate is
+ * still checked against that address.
+ */
+function serverName(host: string): { servername?: string } {
+  return isIP(host) === 0 ? { servername: host } : {};
 }
 
 class Batch extends PendingReplies {
@@ -130,7 +138,7 @@ export class RespLane {
     // Plain TCP reads into one reused buffer (no Buffer and no stream 'data' event per read);
     // the parser copies out what a reply keeps. TLS sockets cannot, and use 'data'.
     const sock: Socket = o.tls
-      ? tlsConnect({ host: t.host, port: t.port, servername: o.servername ?? t.host })
+      ? tlsConnect({ host: t.host, port: t.port, ...serverName(o.servername ?? t.host) })
       : netConnect({
           host: t.host,
           port: t.port,
