@@ -16,7 +16,8 @@ export interface RedisTarget {
 let privateRedis: ChildProcess | null = null;
 let target: Promise<RedisTarget> | null = null;
 
-function reachable(host: string, port: number): Promise<boolean> {
+/** True when something accepts a TCP connection on host:port within 500 ms. */
+export function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = new Socket();
     s.setTimeout(500);

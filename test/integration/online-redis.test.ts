@@ -8,9 +8,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { redisClient, redisTarget, uniqueProject, dropProject, freePort } from '../helpers/services.js';
+import { redisClient, redisTarget, uniqueProject, dropProject, freePort, reachable } from '../helpers/services.js';
+import { clientList, commandCalls, type ClientInfo } from '../helpers/redis-admin.js';
 import { seedFeastRedis, type SeedRow } from '../helpers/feast-redis.js';
 import { RedisOnlineReader } from '../../src/online/redis/reader.js';
 import { serializeEntityKey } from '../../src/encoding/entity-key.js';
@@ -156,18 +156,6 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.connect(port, '127.0.0.1');
-  });
-}
-
 interface PrivateRedis {
   readonly port: number;
   readonly proc: ChildProcess;
@@ -189,7 +177,7 @@ async function startRedis(extra: string[] = []): Promise<PrivateRedis> {
   const server = { port, proc };
   servers.push(server);
   process.once('exit', () => proc.kill('SIGKILL')); // even if `after` never runs
-  const up = await until(async () => exited !== null || (await reachable(port)), 5000);
+  const up = await until(async () => exited !== null || (await reachable('127.0.0.1', port)), 5000);
   if (exited !== null || !up) throw new Error(exited ?? `redis-server on port ${port} did not start`);
   return server;
 }
@@ -226,24 +214,12 @@ function lane(c: Redis, port: number, name: string, extra: Partial<RedisConnecti
 
 /** INFO commandstats calls of `cmd` (lower case) on the server `admin` is connected to. */
 async function calls(admin: Redis, cmd: string): Promise<number> {
-  const info = await admin.info('commandstats');
-  const m = new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(info);
-  return m ? Number(m[1]) : 0;
+  return (await commandCalls(admin)).get(cmd) ?? 0;
 }
 
-interface ClientInfo {
-  id: string;
-  cmd: string;
-}
 /** CLIENT LIST entries named `name`. */
 async function clientsNamed(admin: Redis, name: string): Promise<ClientInfo[]> {
-  const list = (await admin.client('LIST')) as string;
-  const out: ClientInfo[] = [];
-  for (const line of list.split('\n')) {
-    const f = new Map(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const));
-    if (f.get('name') === name) out.push({ id: f.get('id')!, cmd: f.get('cmd')! });
-  }
-  return out;
+  return (await clientList(admin)).filter((c) => c.name === name);
 }
 
 /**
@@ -492,7 +468,7 @@ describe('fast lane on a private redis-server', () => {
 
     const [first] = await clientsNamed(admin, `${NAME}-lane`);
     assert.ok(first, 'lane connection listed');
-    await admin.client('KILL', 'ID', first.id);
+    await admin.client('KILL', 'ID', first.id!);
 
     // Right after the kill the lane may not have noticed yet: the read either falls back to
     // ioredis (correct cells) or fails with a clear error; it must settle either way.
@@ -525,7 +501,7 @@ describe('fast lane on a private redis-server', () => {
     const [ln] = await clientsNamed(admin, `${NAME}-lane`);
     assert.ok(io && ln);
     const reconnected = new Promise<void>((resolve) => c.once('reconnecting', () => c.once('ready', () => resolve())));
-    await admin.multi().client('KILL', 'ID', io.id).client('KILL', 'ID', ln.id).exec();
+    await admin.multi().client('KILL', 'ID', io.id!).client('KILL', 'ID', ln.id!).exec();
 
     await within(reconnected, 3000, 'the ioredis reconnect');
     assert.equal(await waitLane(l, 3000), true, 'lane back');

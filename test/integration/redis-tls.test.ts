@@ -27,6 +27,7 @@ import { seedFeastRedis } from '../helpers/feast-redis.js';
 import { EPOCH, entityColumn, featureColumn, responseText } from '../helpers/feast-json.js';
 import { makeRepo, redisYaml, type TempRepo } from '../helpers/repo.js';
 import { freePort, uniqueProject } from '../helpers/services.js';
+import { clientList, commandCalls } from '../helpers/redis-admin.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'platter.ts')];
@@ -290,25 +291,6 @@ function runCli(args: string[], env: Record<string, string>): Run {
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms).unref())]);
-
-type ClientInfo = Record<string, string>;
-
-/** CLIENT LIST as one record per connection (`id=.. addr=.. laddr=.. name=.. cmd=..`). */
-async function clientList(client: Redis): Promise<ClientInfo[]> {
-  const text = (await client.call('CLIENT', 'LIST')) as string;
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => Object.fromEntries(l.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])));
-}
-
-/** INFO commandstats as command -> calls. */
-async function commandCalls(client: Redis): Promise<Map<string, number>> {
-  const text = (await client.info('commandstats')) as string;
-  const out = new Map<string, number>();
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
-  return out;
-}
 
 const portOf = (addr: string | undefined) => Number(addr?.slice(addr.lastIndexOf(':') + 1));
 

@@ -150,13 +150,14 @@ export class RespLane {
             },
           },
         });
+    // A fresh parser per socket: a dropped connection's half-read reply never leaks into the next.
     this.#parser = new RespReplyParser({ copyChunks: !o.tls });
     this.#sock = sock;
     // A server that never answers the connect: give up and retry like any other drop.
     sock.setTimeout(Math.max(this.#opts.commandTimeoutMs, 2000), () => sock.destroy());
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
-    if (o.tls) sock.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (o.tls) sock.on('data', (chunk: Buffer) => this.#sock === sock && this.#onData(chunk));
     sock.on('error', (err) => {
       this.#opts.onError?.(err);
     });
@@ -261,7 +262,6 @@ export class RespLane {
     const head = this.#head;
     this.#queue = [];
     this.#head = 0;
-    this.#parser = new RespReplyParser();
     for (let i = head; i < pending.length; i++) {
       const b = pending[i]!;
       if (!b.settled) {
