@@ -3,9 +3,9 @@
  * redis://127.0.0.1:6379, else a private `redis-server` started on a free port for this process.
  * Tests isolate themselves by project name (Feast suffixes every Redis key with the project).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { startRedisServer } from './redis-server.js';
 
 export interface RedisTarget {
   host: string;
@@ -13,7 +13,6 @@ export interface RedisTarget {
   url: string;
 }
 
-let privateRedis: ChildProcess | null = null;
 let target: Promise<RedisTarget> | null = null;
 
 /** True when something accepts a TCP connection on host:port within 500 ms. */
@@ -47,17 +46,13 @@ export function freePort(): Promise<number> {
 }
 
 async function startPrivateRedis(): Promise<RedisTarget> {
-  const port = await freePort();
-  privateRedis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  privateRedis.unref();
-  process.once('exit', () => privateRedis?.kill());
-  for (let i = 0; i < 100; i++) {
-    if (await reachable('127.0.0.1', port)) return { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` };
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Shared by the whole test process, which must still be able to exit while it runs.
+    const { port } = await startRedisServer({ unref: true, timeoutMs: 5000 });
+    return { host: '127.0.0.1', port, url: `redis://127.0.0.1:${port}` };
+  } catch (err) {
+    throw new Error(`could not start a private redis-server (is it installed?): ${String(err)}`);
   }
-  throw new Error('could not start a private redis-server (is it installed?)');
 }
 
 export function redisTarget(): Promise<RedisTarget> {

@@ -7,9 +7,9 @@
 // nothing else touches what they count and they disturb no other test file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { redisClient, redisTarget, uniqueProject, dropProject, freePort, reachable } from '../helpers/services.js';
+import { redisClient, redisTarget, uniqueProject, dropProject } from '../helpers/services.js';
+import { startRedisServer, type RedisServerProcess } from '../helpers/redis-server.js';
 import { clientList, commandCalls, type ClientInfo } from '../helpers/redis-admin.js';
 import { seedFeastRedis, type SeedRow } from '../helpers/feast-redis.js';
 import { RedisOnlineReader } from '../../src/online/redis/reader.js';
@@ -156,43 +156,17 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-interface PrivateRedis {
-  readonly port: number;
-  readonly proc: ChildProcess;
-}
-
-const servers: PrivateRedis[] = [];
+const servers: RedisServerProcess[] = [];
 
 /** A `redis-server` of our own on a free port (no persistence), killed in `after`. */
-async function startRedis(extra: string[] = []): Promise<PrivateRedis> {
-  const port = await freePort();
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
-    { stdio: 'ignore' },
-  );
-  let exited: string | null = null;
-  proc.once('error', (err) => (exited = `could not run redis-server: ${err.message}`));
-  proc.once('exit', (code) => (exited ??= `redis-server exited with code ${code}`));
-  const server = { port, proc };
+async function startRedis(extra: string[] = []): Promise<RedisServerProcess> {
+  const server = await startRedisServer({ args: extra });
   servers.push(server);
-  process.once('exit', () => proc.kill('SIGKILL')); // even if `after` never runs
-  const up = await until(async () => exited !== null || (await reachable('127.0.0.1', port)), 5000);
-  if (exited !== null || !up) throw new Error(exited ?? `redis-server on port ${port} did not start`);
   return server;
 }
 
 async function stopServers(): Promise<void> {
-  await Promise.all(
-    servers.splice(0).map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          if (s.proc.exitCode !== null || s.proc.signalCode !== null) return resolve();
-          s.proc.once('exit', () => resolve());
-          s.proc.kill('SIGKILL');
-        }),
-    ),
-  );
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
 }
 
 const openClients: Redis[] = [];

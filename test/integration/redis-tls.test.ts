@@ -27,6 +27,7 @@ import { seedFeastRedis } from '../helpers/feast-redis.js';
 import { EPOCH, entityColumn, featureColumn, responseText } from '../helpers/feast-json.js';
 import { makeRepo, redisYaml, type TempRepo } from '../helpers/repo.js';
 import { freePort, uniqueProject } from '../helpers/services.js';
+import { RedisServerExited, startRedisServer, type RedisServerProcess } from '../helpers/redis-server.js';
 import { clientList, commandCalls } from '../helpers/redis-admin.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -109,67 +110,40 @@ function tlsPing(port: number, ca: Buffer): Promise<void> {
   });
 }
 
-interface TlsRedis {
-  proc: ChildProcess;
-  port: number;
-  output: () => string;
-  stop(): Promise<void>;
-}
-
 /** A private redis-server with its plain port disabled (`--port 0`), serving TLS only. */
-async function startTlsRedis(certs: Certs): Promise<TlsRedis> {
+async function startTlsRedis(certs: Certs): Promise<RedisServerProcess> {
   const port = await freePort();
-  const proc = spawn(
-    'redis-server',
-    ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.certPath, '--tls-key-file', certs.keyPath,
-      '--tls-ca-cert-file', certs.caPath, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no',
-      '--bind', '127.0.0.1'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const kill = () => proc.kill('SIGKILL');
-  process.once('exit', kill);
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const stop = async () => {
-    process.off('exit', kill);
-    if (!gone) {
-      proc.kill('SIGKILL');
-      await exited;
+  let lastPing: unknown = null;
+  const answersTlsPing = async (p: number) => {
+    try {
+      await tlsPing(p, certs.ca);
+      return true;
+    } catch (err) {
+      lastPing = err;
+      return false;
     }
   };
-
-  const deadline = Date.now() + 10_000;
-  let last: unknown = null;
-  for (;;) {
-    if (gone) {
-      // A build without TLS refuses the tls-* options (7.0: "Bad directive"; 7.2+: no "tls" connection type).
-      if (/tls/i.test(out) && /bad directive|unknown|unsupported|not supported|missing implement|connection type/i.test(out)) {
-        throw new TlsUnsupported(`redis-server has no TLS support: ${out.trim().split('\n').slice(-3).join(' | ')}`);
-      }
-      throw new Error(`redis-server exited at start-up (exit code ${proc.exitCode}):\n${out}`);
+  try {
+    return await startRedisServer({
+      port,
+      args: ['--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.certPath, '--tls-key-file', certs.keyPath,
+        '--tls-ca-cert-file', certs.caPath, '--tls-auth-clients', 'no'],
+      ready: answersTlsPing,
+    });
+  } catch (err) {
+    if (!(err instanceof RedisServerExited)) throw new Error(`${String(err)}\nthe last TLS PING failed with: ${String(lastPing)}`);
+    // A build without TLS refuses the tls-* options (7.0: "Bad directive"; 7.2+: no "tls" connection type).
+    if (/tls/i.test(err.output) && /bad directive|unknown|unsupported|not supported|missing implement|connection type/i.test(err.output)) {
+      throw new TlsUnsupported(`redis-server has no TLS support: ${err.output.trim().split('\n').slice(-3).join(' | ')}`);
     }
-    try {
-      await tlsPing(port, certs.ca);
-      return { proc, port, output: () => out, stop };
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`TLS redis-server on port ${port} never answered a TLS PING: ${String(last)}\n${out}`);
-    }
-    await sleep(50);
+    throw err;
   }
 }
 
 // Decide here whether the suite can run (a skip needs to be known when the suite is declared).
 let skip: string | false = missingTool() ?? false;
 let certs: Certs | null = null;
-let redis: TlsRedis | null = null;
+let redis: RedisServerProcess | null = null;
 if (skip === false) {
   certs = makeCerts();
   try {

@@ -4,6 +4,7 @@
  */
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
 import type { Socket } from 'node:net';
+import { ClusterLanes } from './cluster-lanes.js';
 import { RespLane } from './lane.js';
 
 export interface RedisConnectionSpec {
@@ -41,6 +42,8 @@ export function openRedis(spec: RedisConnectionSpec, opts: RedisClientOptions): 
   if (spec.redisType === 'redis_cluster') {
     return new Cluster(
       spec.hosts.map((h) => ({ host: h.host, port: h.port })),
+      // No auto-pipelining: ioredis 5 groups auto-pipelined commands by the slot of the key's UTF-8
+      // text (`${key}`), which is wrong for binary keys like Feast's and fails the pipeline.
       { redisOptions: common, enableOfflineQueue: false, scaleReads: 'slave' },
     );
   }
@@ -68,7 +71,7 @@ export function waitReady(client: RedisClient, timeoutMs: number): Promise<void>
 }
 
 /** Waits up to `ms` for the lane's handshake (serve start-up and the bench; requests never wait). */
-export async function waitLane(lane: RespLane, ms: number): Promise<boolean> {
+export async function waitLane(lane: { readonly ready: boolean }, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   while (!lane.ready && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   return lane.ready;
@@ -103,4 +106,30 @@ export function openFastLane(
   lane.onClose(() => client.off('ready', follow));
   if (client.status === 'ready') follow();
   return lane;
+}
+
+/**
+ * Read lanes beside a cluster client: one per node serving reads, routed by ioredis's slot map
+ * (cluster-lanes.ts), with the cluster's credentials. Every lane sends READONLY, which a replica
+ * needs before it answers reads of its master's slots (a master ignores it).
+ */
+export function openClusterLanes(
+  cluster: Cluster,
+  spec: RedisConnectionSpec,
+  opts: RedisClientOptions & { onError?: (err: Error) => void },
+): ClusterLanes {
+  return new ClusterLanes(cluster, (host, port) => {
+    const lane = new RespLane({
+      tls: spec.ssl ?? false,
+      username: spec.username,
+      password: spec.password,
+      db: 0,
+      readOnly: true,
+      connectionName: `${opts.connectionName}-lane`,
+      commandTimeoutMs: opts.commandTimeoutMs,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    });
+    lane.follow(host, port);
+    return lane;
+  });
 }

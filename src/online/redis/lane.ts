@@ -24,6 +24,8 @@ export interface LaneOptions {
   readonly username?: string | undefined;
   readonly password?: string | undefined;
   readonly db: number;
+  /** Send READONLY first: a Redis Cluster replica answers reads of its master's slots only then. */
+  readonly readOnly?: boolean | undefined;
   readonly connectionName: string;
   /** A batch not answered in this time is failed (the connection stays; its replies are skipped). */
   readonly commandTimeoutMs: number;
@@ -171,6 +173,7 @@ export class RespLane {
       const hello: Buffer[] = [];
       if (o.password !== undefined) hello.push(encodeCommand(o.username !== undefined ? ['AUTH', o.username, o.password] : ['AUTH', o.password]));
       if (o.db !== 0) hello.push(encodeCommand(['SELECT', String(o.db)]));
+      if (o.readOnly) hello.push(encodeCommand(['READONLY']));
       hello.push(encodeCommand(['CLIENT', 'SETNAME', o.connectionName]));
       const batch = new Batch(
         hello.length,

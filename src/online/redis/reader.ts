@@ -17,7 +17,9 @@
  *   Redis spends answering them); one key as a plain HMGET. Falls back to `pipeline` where
  *   scripting is refused (some managed Redis).
  * - `pipeline`: through ioredis, one pipelined HMGET per key.
- * On a cluster (keys live in different slots) every key is its own HMGET through ioredis.
+ * On a cluster, `auto` sends each key's command on the lane of the node serving its slot
+ * (cluster-lanes.ts), one write per node; otherwise (and while slots move) every key is its own
+ * HMGET through ioredis.
  */
 import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
@@ -25,8 +27,9 @@ import { PlatterError } from '../../errors.js';
 import { redisHashField, redisTimestampField } from '../../encoding/redis-layout.js';
 import { cellsFromRows, type GroupLayout, type OnlineReader, type ReadBatch, type ReadCells, type Row } from '../types.js';
 import type { RedisClient } from './connect.js';
+import type { ClusterLanes } from './cluster-lanes.js';
 import type { RespLane } from './lane.js';
-import { KeyedCommand, type RespReplies } from './resp.js';
+import { KeyedCommand, RespReplyError, type RespReplies } from './resp.js';
 
 /**
  * KEYS: every key of every group, group after group. ARGV: number of groups G, then the key count
@@ -124,15 +127,24 @@ export class RedisOnlineReader implements OnlineReader {
   readonly #client: RedisClient;
   readonly #isCluster: boolean;
   readonly #lane: RespLane | null;
+  readonly #clusterLanes: ClusterLanes | null;
   #scripting: boolean;
 
-  /** `lane`: the fast lane, for `auto` on a standalone or sentinel server (it follows `client`). */
-  constructor(client: RedisClient, project: string, opts: { mode?: RedisReadMode; lane?: RespLane | null } = {}) {
+  /**
+   * `lane`: the fast lane, for `auto` on a standalone or sentinel server (it follows `client`);
+   * `clusterLanes`: the lanes per node, for `auto` on a cluster.
+   */
+  constructor(
+    client: RedisClient,
+    project: string,
+    opts: { mode?: RedisReadMode; lane?: RespLane | null; clusterLanes?: ClusterLanes | null } = {},
+  ) {
     const mode = opts.mode ?? 'auto';
     this.#scripting = mode !== 'pipeline';
     this.#client = client;
     this.#isCluster = client instanceof Cluster;
     this.#lane = mode === 'auto' && !this.#isCluster ? (opts.lane ?? null) : null;
+    this.#clusterLanes = mode === 'auto' && this.#isCluster ? (opts.clusterLanes ?? null) : null;
     this.keySuffix = Buffer.from(project, 'utf8');
   }
 
@@ -158,7 +170,10 @@ export class RedisOnlineReader implements OnlineReader {
 
   async read(batches: readonly ReadBatch[]): Promise<ReadCells> {
     try {
-      if (this.#isCluster) return cellsFromRows(batches, await this.#readCluster(batches));
+      if (this.#isCluster) {
+        const viaLanes = this.#clusterLanes !== null ? await this.#readClusterLanes(this.#clusterLanes, batches) : null;
+        return viaLanes ?? cellsFromRows(batches, await this.#readCluster(batches));
+      }
       if (this.#lane?.ready) return await this.#readLane(this.#lane, batches);
       let keys = 0;
       for (const b of batches) keys += b.keys.length;
@@ -216,11 +231,10 @@ export class RedisOnlineReader implements OnlineReader {
     return this.#placeWholeHashes(batches, r, base, cells);
   }
 
-  /** HGETALL replies are (field, value) pairs in the hash's order: put each wanted one in its slot. */
+  /** A read with HGETALL in it: every reply's elements placed in its key's cells (placeReply). */
   #placeWholeHashes(batches: readonly ReadBatch[], r: RespReplies, base: number[], cells: number): ReadCells {
     const start = new Int32Array(cells);
     const length = new Int32Array(cells).fill(-1);
-    const data = r.data;
     let e = 0;
     let reply = 0;
     for (let b = 0; b < batches.length; b++) {
@@ -228,24 +242,92 @@ export class RedisOnlineReader implements OnlineReader {
       const prep = batch.prepared as PreparedRead;
       const width = batch.layout.width;
       for (let k = 0; k < batch.keys.length; k++, reply++) {
-        const n = r.replyElements[reply]!;
-        const at = base[b]! + k * width;
-        if (!prep.wholeHash) {
-          for (let s = 0; s < n; s++, e++) {
-            start[at + s] = r.start[e]!;
-            length[at + s] = r.length[e]!;
-          }
-          continue;
-        }
-        for (let end = e + n; e < end; e += 2) {
-          const fs = r.start[e]!;
-          const fl = r.length[e]!;
-          const slot = fl === 4 ? prep.featureSlot.get(data.readInt32LE(fs)) : (prep.tsSlot.get(data.toString('latin1', fs, fs + fl)) ?? -1);
-          if (slot < 0) continue;
-          start[at + slot] = r.start[e + 1]!;
-          length[at + slot] = r.length[e + 1]!;
-        }
+        e = placeReply(prep, width, r, e, r.replyElements[reply]!, start, length, base[b]! + k * width, 0);
       }
+    }
+    return { data: r.data, start, length, base };
+  }
+
+  /**
+   * Cluster: routes every key to its node's lane; null when a lane is down or a node redirected a
+   * key (MOVED/ASK while slots move, TRYAGAIN, CLUSTERDOWN), and the read goes through ioredis,
+   * which follows redirections and refreshes its slot map (the lanes follow that refresh).
+   */
+  async #readClusterLanes(lanes: ClusterLanes, batches: readonly ReadBatch[]): Promise<ReadCells | null> {
+    const route: RespLane[] = [];
+    let mixed = false;
+    for (const b of batches) {
+      for (const k of b.keys) {
+        const lane = lanes.route(k);
+        if (lane === null) return null;
+        if (route.length > 0 && lane !== route[0]) mixed = true;
+        route.push(lane);
+      }
+    }
+    if (route.length === 0) return null;
+    try {
+      return mixed ? await this.#readAcrossLanes(batches, route) : await this.#readLane(route[0]!, batches);
+    } catch (err) {
+      if (!(err instanceof RespReplyError) || !CLUSTER_REDIRECT.test(err.message)) throw err;
+      lanes.refresh();
+      return null;
+    }
+  }
+
+  /** Keys on several nodes: one write per node, replies copied into one buffer and placed per key. */
+  async #readAcrossLanes(batches: readonly ReadBatch[], route: readonly RespLane[]): Promise<ReadCells> {
+    const parts: { lane: RespLane; keys: number[]; size: number; elements: number }[] = [];
+    const keyBatch = new Int32Array(route.length);
+    const keyIndex = new Int32Array(route.length);
+    const base: number[] = new Array(batches.length);
+    let cells = 0;
+    let i = 0;
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b]!;
+      const prep = batch.prepared as PreparedRead;
+      base[b] = cells;
+      cells += batch.keys.length * batch.layout.width;
+      const elements = prep.wholeHash ? 2 * batch.layout.storedFields : batch.layout.width;
+      for (let k = 0; k < batch.keys.length; k++, i++) {
+        const lane = route[i]!;
+        let part = parts.find((p) => p.lane === lane);
+        if (part === undefined) parts.push((part = { lane, keys: [], size: 0, elements: 0 }));
+        part.keys.push(i);
+        part.size += prep.command.size(batch.keys[k]!.length);
+        part.elements += elements;
+        keyBatch[i] = b;
+        keyIndex[i] = k;
+      }
+    }
+    const replies = await Promise.all(
+      parts.map((p) => {
+        const out = Buffer.allocUnsafe(p.size);
+        let pos = 0;
+        for (const key of p.keys) {
+          const batch = batches[keyBatch[key]!]!;
+          pos = (batch.prepared as PreparedRead).command.write(out, pos, batch.keys[keyIndex[key]!]!);
+        }
+        return p.lane.send(out, p.keys.length, p.elements);
+      }),
+    );
+    let total = 0;
+    for (const r of replies) total += r.data.length;
+    const data = Buffer.allocUnsafe(total);
+    const start = new Int32Array(cells);
+    const length = new Int32Array(cells).fill(-1);
+    let shift = 0;
+    for (let p = 0; p < parts.length; p++) {
+      const r = replies[p]!;
+      r.data.copy(data, shift);
+      const keys = parts[p]!.keys;
+      let e = 0;
+      for (let j = 0; j < keys.length; j++) {
+        const batch = batches[keyBatch[keys[j]!]!]!;
+        const width = batch.layout.width;
+        const at = base[keyBatch[keys[j]!]!]! + keyIndex[keys[j]!]! * width;
+        e = placeReply(batch.prepared as PreparedRead, width, r, e, r.replyElements[j]!, start, length, at, shift);
+      }
+      shift += r.data.length;
     }
     return { data, start, length, base };
   }
@@ -294,7 +376,7 @@ export class RedisOnlineReader implements OnlineReader {
     return out;
   }
 
-  /** Cluster keys hash to different slots, so each HMGET is its own command (auto-pipelined per node). */
+  /** Through ioredis: cluster keys hash to different slots, so each HMGET is its own command. */
   async #readCluster(batches: readonly ReadBatch[]): Promise<Row[][]> {
     return Promise.all(
       batches.map((b) => {
@@ -314,8 +396,49 @@ export class RedisOnlineReader implements OnlineReader {
 
   async close(): Promise<void> {
     this.#lane?.close();
+    this.#clusterLanes?.close();
     this.#client.disconnect();
   }
+}
+
+/** Cluster replies that mean "ask another node" (or "not now"); ioredis knows how to follow them. */
+const CLUSTER_REDIRECT = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * Places one key's reply (`n` elements from element `e` of `r`) in the cells at `at`: HMGET
+ * elements are the cells in slot order; HGETALL elements are (field, value) pairs in the hash's
+ * order, each wanted field put in its slot. `shift` moves offsets into a merged buffer. Returns
+ * the element after the reply.
+ */
+function placeReply(
+  prep: PreparedRead,
+  width: number,
+  r: RespReplies,
+  e: number,
+  n: number,
+  start: Int32Array,
+  length: Int32Array,
+  at: number,
+  shift: number,
+): number {
+  if (!prep.wholeHash) {
+    if (n !== width) throw new Error(`Redis answered ${n} of ${width} fields`);
+    for (let s = 0; s < n; s++, e++) {
+      start[at + s] = r.start[e]! + shift;
+      length[at + s] = r.length[e]!;
+    }
+    return e;
+  }
+  const data = r.data;
+  for (const end = e + n; e < end; e += 2) {
+    const fs = r.start[e]!;
+    const fl = r.length[e]!;
+    const slot = fl === 4 ? prep.featureSlot.get(data.readInt32LE(fs)) : (prep.tsSlot.get(data.toString('latin1', fs, fs + fl)) ?? -1);
+    if (slot < 0) continue;
+    start[at + slot] = r.start[e + 1]! + shift;
+    length[at + slot] = r.length[e + 1]!;
+  }
+  return e;
 }
 
 function storeError(err: unknown): PlatterError {

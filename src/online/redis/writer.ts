@@ -8,6 +8,7 @@
  */
 import { decodeTimestamp, encodeTimestamp } from '../../encoding/timestamp.js';
 import { redisHashField, redisKey, redisTimestampField } from '../../encoding/redis-layout.js';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import type { RedisClient } from './connect.js';
 
 export interface OnlineWriteRow {
@@ -42,11 +43,8 @@ export async function writeRedisRows(
 
   let stored: (bigint | null)[] = rows.map(() => null);
   if (!opts.skipDedup && rows.length > 0) {
-    const read = client.pipeline();
-    for (const k of keys) read.hmgetBuffer(k, tsField);
-    const replies = (await read.exec()) ?? [];
-    stored = replies.map(([err, reply]) => {
-      if (err) throw err;
+    const replies = await many(client, keys.map((k): Op => ['hmget', k, tsField]));
+    stored = replies.map((reply) => {
       const cell = (reply as (Buffer | null)[])[0];
       return cell && cell.length > 0 ? toNs(decodeTimestamp(cell)) : null;
     });
@@ -54,7 +52,7 @@ export async function writeRedisRows(
 
   const fieldCache = new Map<string, Buffer>();
   const latestQueued = new Map<string, bigint>();
-  const write = client.pipeline();
+  const writes: { key: Buffer; args: Buffer[] }[] = [];
   let written = 0;
   let skipped = 0;
   rows.forEach((row, i) => {
@@ -80,13 +78,47 @@ export async function writeRedisRows(
       }
       args.push(field, value);
     }
-    write.hset(key, ...args);
-    if (opts.keyTtlSeconds !== null && opts.keyTtlSeconds > 0) write.expire(key, opts.keyTtlSeconds);
+    writes.push({ key, args });
     written++;
   });
   if (written > 0) {
-    const res = (await write.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
+    const ttl = opts.keyTtlSeconds !== null && opts.keyTtlSeconds > 0 ? opts.keyTtlSeconds : null;
+    const ops: Op[] = [];
+    for (const { key, args } of writes) {
+      ops.push(['hset', key, args]);
+      if (ttl !== null) ops.push(['expire', key, ttl]);
+    }
+    await many(client, ops);
   }
   return { written, skipped };
+}
+
+/** The writer's commands (replies of HMGET as Buffers). */
+type Op = readonly ['hmget', Buffer, Buffer] | readonly ['hset', Buffer, Buffer[]] | readonly ['expire', Buffer, number];
+
+function issue(c: Cluster | ChainableCommander, op: Op): unknown {
+  switch (op[0]) {
+    case 'hmget':
+      return c.hmgetBuffer(op[1], op[2]);
+    case 'hset':
+      return c.hset(op[1], ...op[2]);
+    case 'expire':
+      return c.expire(op[1], op[2]);
+  }
+}
+
+/**
+ * Runs commands on many keys and returns their replies in order, failing on the first error. On
+ * one server they go as one pipeline. A cluster pipeline must stay on one node's slots, so there
+ * every command goes on its own: ioredis routes it by slot and follows MOVED/ASK.
+ */
+async function many(client: RedisClient, ops: readonly Op[]): Promise<unknown[]> {
+  if (client instanceof Cluster) return Promise.all(ops.map((op) => issue(client, op)));
+  const pipe = client.pipeline();
+  for (const op of ops) issue(pipe, op);
+  const replies = (await pipe.exec()) ?? [];
+  return replies.map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
+  });
 }
