@@ -31,8 +31,10 @@ import { readFileSync } from 'node:fs';
 import { openRedisReader } from '../src/online/redis/open.js';
 import { rowsFromCells, type ReadBatch } from '../src/online/types.js';
 import { decodeRegistry } from '../src/registry/sources/decode.js';
-import { buildRegistryIndex } from '../src/registry/registry-index.js';
-import { Planner } from '../src/serving/plan.js';
+import { buildRegistryIndex, type RegistryIndex } from '../src/registry/registry-index.js';
+import type { RedisOnlineReader } from '../src/online/redis/reader.js';
+import type { EntityKeyVersion } from '../src/encoding/entity-key.js';
+import { Planner, type Plan } from '../src/serving/plan.js';
 import { CheckFailure } from './lib/check.js';
 import { closedLoop } from './lib/closed-loop.js';
 import { RespClient, encodeCommand } from './lib/resp-client.js';
@@ -215,6 +217,76 @@ export const redisRespTarget: Target = {
 /** The same HMGETs as separate commands on an auto-pipelined client. */
 export const redisAutopipeTarget: Target = makeCeilingTarget('redis-autopipe', true, false);
 
+/** What a check needs to know about the seed: ids 1..entities were written at `eventSeconds(baseSeconds, id)`. */
+export interface SeedFacts {
+  readonly entities: number;
+  readonly baseSeconds: number;
+}
+
+/**
+ * Compares a planned read (`rows` = rowsFromCells of one batch per plan group, one row per id of
+ * `ids`, which must be distinct) with the seed: every feature's cell and its view's event time
+ * equal the encoded seed values; a never-seeded id has neither. Throws CheckFailure on the first
+ * difference.
+ */
+export function checkPlannedRows(
+  name: string,
+  w: Workload,
+  plan: Plan,
+  ids: readonly number[],
+  rows: readonly (readonly (readonly (Buffer | null)[])[])[],
+  seed: SeedFacts,
+): void {
+  plan.features.forEach((pf, i) => {
+    const f = w.features[i]!;
+    if (pf.name !== f.name) throw new CheckFailure(`${name}: workload ${w.name}: plan feature ${i} is '${pf.name}', expected '${f.name}'`);
+    ids.forEach((id, r) => {
+      const row = rows[pf.group]?.[r];
+      const what = `${name}: workload ${w.name}: id ${id}, feature ${f.view}:${f.name}`;
+      if (row === undefined) throw new CheckFailure(`${what}: no row`);
+      const cell = row[pf.slot] ?? null;
+      const ts = row[pf.tsSlot] ?? null;
+      if (id > seed.entities) {
+        if (cell !== null || ts !== null) throw new CheckFailure(`${what}: expected nothing (never seeded), got a value`);
+        return;
+      }
+      const want = encodeValue(ValueType[f.valueType], seedValue(f, id));
+      const wantTs = encodeTimestamp(eventSeconds(seed.baseSeconds, id), 0);
+      if (cell === null || !cell.equals(want)) {
+        throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
+      }
+      if (ts === null || !ts.equals(wantTs)) {
+        throw new CheckFailure(`${what}: event time expected ${wantTs.toString('hex')}, got ${ts ? ts.toString('hex') : 'nothing'}`);
+      }
+    });
+  });
+}
+
+/** A workload planned once on `reader`, and its requests as the reader's batches. */
+export interface PlannedReads {
+  readonly plan: Plan;
+  /** One ReadBatch per plan group, keys deduplicated as the serving core does. */
+  batchesFor(ids: readonly number[]): ReadBatch[];
+}
+
+export function planReads(index: RegistryIndex, reader: RedisOnlineReader, version: EntityKeyVersion, w: Workload): PlannedReads {
+  const plan = new Planner(index, reader, version).plan(featureRefs(w), w.featureService, false, [ENTITY.joinKey]);
+  return {
+    plan,
+    batchesFor: (ids) =>
+      plan.groups.map((g) => {
+        const seen = new Set<number>();
+        const keys: Buffer[] = [];
+        for (const id of ids) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          keys.push(g.encoder.encode([{ type: 4, value: id }], reader.keySuffix));
+        }
+        return { layout: g.layout, prepared: g.prepared, keys };
+      }),
+  };
+}
+
 /** The product's Planner + RedisOnlineReader, driven directly: the server's store reads without the server. */
 export const redisCeilingTarget: Target = {
   name: 'redis-ceiling',
@@ -237,24 +309,7 @@ export const redisCeilingTarget: Target = {
         onWarn: () => undefined,
       },
     );
-    const plan = new Planner(index, reader, cfg.entityKeySerializationVersion).plan(
-      featureRefs(w),
-      w.featureService,
-      false,
-      [ENTITY.joinKey],
-    );
-    /** One ReadBatch per plan group, keys deduplicated as the serving core does. */
-    const batchesFor = (ids: readonly number[]): ReadBatch[] =>
-      plan.groups.map((g) => {
-        const seen = new Set<number>();
-        const keys: Buffer[] = [];
-        for (const id of ids) {
-          if (seen.has(id)) continue;
-          seen.add(id);
-          keys.push(g.encoder.encode([{ type: 4, value: id }], reader.keySuffix));
-        }
-        return { layout: g.layout, prepared: g.prepared, keys };
-      });
+    const { plan, batchesFor } = planReads(index, reader, cfg.entityKeySerializationVersion, w);
     const requests = pool.map(batchesFor);
     const n = requests.length;
     return {
@@ -262,29 +317,7 @@ export const redisCeilingTarget: Target = {
       async check() {
         const ids = [...new Set(checkIds(w, ctx.entities))];
         const batches = batchesFor(ids);
-        const rows = rowsFromCells(batches, await reader.read(batches));
-        plan.features.forEach((pf, i) => {
-          const f = w.features[i]!;
-          if (pf.name !== f.name) throw new CheckFailure(`redis-ceiling: workload ${w.name}: plan feature ${i} is '${pf.name}', expected '${f.name}'`);
-          ids.forEach((id, r) => {
-            const row = rows[pf.group]![r]!;
-            const what = `redis-ceiling: workload ${w.name}: id ${id}, feature ${f.view}:${f.name}`;
-            const cell = row[pf.slot] ?? null;
-            const ts = row[pf.tsSlot] ?? null;
-            if (id > ctx.entities) {
-              if (cell !== null || ts !== null) throw new CheckFailure(`${what}: expected nothing (never seeded), got a value`);
-              return;
-            }
-            const want = encodeValue(ValueType[f.valueType], seedValue(f, id));
-            const wantTs = encodeTimestamp(eventSeconds(ctx.baseSeconds, id), 0);
-            if (cell === null || !cell.equals(want)) {
-              throw new CheckFailure(`${what}: expected ${want.toString('hex')}, got ${cell ? cell.toString('hex') : 'nothing'}`);
-            }
-            if (ts === null || !ts.equals(wantTs)) {
-              throw new CheckFailure(`${what}: event time expected ${wantTs.toString('hex')}, got ${ts ? ts.toString('hex') : 'nothing'}`);
-            }
-          });
-        });
+        checkPlannedRows('redis-ceiling', w, plan, ids, rowsFromCells(batches, await reader.read(batches)), ctx);
       },
       run: (ms) =>
         closedLoop(

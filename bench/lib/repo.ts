@@ -12,7 +12,12 @@ export interface BenchRepo {
   remove(): void;
 }
 
-export function writeBenchRepo(project: string, redis: RedisTarget): BenchRepo {
+/** `redisType` other than `redis` adds its `redis_type:` line (bench/cluster.ts: `redis_cluster` with the nodes as the connection string). */
+export function writeBenchRepo(
+  project: string,
+  redis: Pick<RedisTarget, 'connectionString'>,
+  redisType: 'redis' | 'redis_cluster' = 'redis',
+): BenchRepo {
   const dir = mkdtempSync(join(tmpdir(), `platter-bench-${project}-`));
   mkdirSync(join(dir, 'data'));
   writeFileSync(
@@ -23,6 +28,7 @@ export function writeBenchRepo(project: string, redis: RedisTarget): BenchRepo {
       'registry: data/registry.db',
       'online_store:',
       '  type: redis',
+      ...(redisType !== 'redis' ? [`  redis_type: ${redisType}`] : []),
       `  connection_string: "${redis.connectionString}"`,
       'entity_key_serialization_version: 3',
       '',
