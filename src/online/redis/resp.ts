@@ -107,8 +107,12 @@ export class PendingReplies {
   readonly replyElements: Int32Array;
   /** Stream offset of this batch's first reply byte; -1 until it arrives. */
   base = -1;
-  /** Earlier chunks' parts of the replies. */
+  /** Earlier chunks' parts of the replies (chunks kept as they are). */
   pieces: Buffer[] | null = null;
+  /** Earlier chunks' parts of the replies (copied chunks): bytes [copyStart, copyEnd) of `copySlab`. */
+  copySlab: Buffer | null = null;
+  copyStart = 0;
+  copyEnd = 0;
   /** Where this batch starts in the current chunk. */
   pieceStart = 0;
   error: string | null = null;
@@ -160,9 +164,19 @@ const enum State {
  * parser keeps just enough state (a header being read, bytes left of a bulk, elements left of an
  * array) to resume. Nested arrays are not part of the commands the lane sends and are refused.
  */
+/** Copied reply bytes are appended to slabs of this size (a larger reply gets its own). */
+const SLAB_BYTES = 1 << 20;
+
 export class RespReplyParser {
   /** Chunks are reused by their producer after `feed` returns: keep copies, never views. */
   readonly #copy: boolean;
+  /**
+   * Copies go one after another into a shared slab, and a batch's bytes are a view of it, so a
+   * reply spread over many chunks is copied once (not once per chunk and again to join them).
+   * A view keeps its slab alive only as long as the batch's cells are in use.
+   */
+  #slab: Buffer | null = null;
+  #slabUsed = 0;
   #state = State.Type;
   #type = 0;
   #neg = false;
@@ -330,8 +344,8 @@ export class RespReplyParser {
     }
     // Keep this chunk's part of an unfinished batch.
     if (p !== undefined && p.base >= 0) {
-      const piece = chunk.subarray(p.pieceStart, end);
-      (p.pieces ??= []).push(this.#copy ? Buffer.from(piece) : piece);
+      if (this.#copy) this.#append(p, chunk, p.pieceStart, end);
+      else (p.pieces ??= []).push(chunk.subarray(p.pieceStart, end));
     }
     this.#streamPos = streamPos + end;
   }
@@ -351,9 +365,39 @@ export class RespReplyParser {
   }
 
   #dataOf(p: PendingReplies, chunk: Buffer, endInChunk: number): Buffer {
+    if (this.#copy) {
+      this.#append(p, chunk, p.pieceStart, endInChunk);
+      return p.copySlab!.subarray(p.copyStart, p.copyEnd);
+    }
     const last = chunk.subarray(p.pieceStart, endInChunk);
-    if (p.pieces === null) return this.#copy ? Buffer.from(last) : last;
+    if (p.pieces === null) return last;
     p.pieces.push(last);
     return Buffer.concat(p.pieces);
+  }
+
+  /** Copies chunk[from, to) after the batch's bytes so far, keeping them contiguous in one slab. */
+  #append(p: PendingReplies, chunk: Buffer, from: number, to: number): void {
+    const n = to - from;
+    let slab = this.#slab;
+    if (p.copySlab === null) {
+      // The batch's first bytes: they start wherever the slab is free.
+      if (slab === null || this.#slabUsed + n > slab.length) {
+        slab = this.#slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, n));
+        this.#slabUsed = 0;
+      }
+      p.copySlab = slab;
+      p.copyStart = p.copyEnd = this.#slabUsed;
+    } else if (p.copySlab !== slab || p.copyEnd + n > slab.length) {
+      // No room after the batch's bytes: move them to a new slab with room to grow.
+      const have = p.copyEnd - p.copyStart;
+      slab = this.#slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 2 * (have + n)));
+      p.copySlab.copy(slab, 0, p.copyStart, p.copyEnd);
+      p.copySlab = slab;
+      p.copyStart = 0;
+      p.copyEnd = have;
+    }
+    chunk.copy(slab, p.copyEnd, from, to);
+    p.copyEnd += n;
+    this.#slabUsed = p.copyEnd;
   }
 }

@@ -60,26 +60,35 @@ function decode(p: PendingReplies, data: Buffer, fed: number): Decoded {
  * Feeds `chunks` to one parser for batches of `replies[b]` top-level replies each (offset arrays
  * sized by `hint`), and returns each batch as it was completed, in completion order.
  */
-function run(chunks: readonly Buffer[], replies: readonly number[], hint = 0): Decoded[] {
-  const parser = new RespReplyParser();
+function run(chunks: readonly Buffer[], replies: readonly number[], hint = 0, opts: { copy?: boolean } = {}): Decoded[] {
+  const parser = new RespReplyParser({ copyChunks: opts.copy ?? false });
   const queue = replies.map((n) => new PendingReplies(n, hint));
+  // Copy mode as the lane's plain-TCP reads: every chunk lands in one reused buffer, which is
+  // scribbled over after each feed, so a view the parser kept instead of a copy shows up.
+  const shared = Buffer.alloc(Math.max(1, ...chunks.map((c) => c.length)));
   let head = 0;
   let fed = 0;
   const out: Decoded[] = [];
+  const kept: { p: PendingReplies; data: Buffer; fed: number }[] = [];
   for (const chunk of chunks) {
     const fedAfter = fed + chunk.length;
+    const input = opts.copy ? shared.subarray(0, chunk.copy(shared)) : chunk;
     parser.feed(
-      chunk,
+      input,
       () => queue[head],
       (p, data) => {
         assert.equal(p, queue[head], 'complete() must be called for the batch at the head of the queue');
         assert.equal(p.done, p.replies, 'complete() before every reply of the batch was read');
         out.push(decode(p, data, fedAfter));
+        kept.push({ p, data, fed: fedAfter });
         head++;
       },
     );
+    if (opts.copy) shared.fill(0xee);
     fed = fedAfter;
   }
+  // A batch's bytes stay as they were while later batches arrive (its cells are still in use).
+  if (opts.copy) assert.deepEqual(kept.map((k) => decode(k.p, k.data, k.fed)), out, 'a completed batch changed after later feeds');
   return out;
 }
 
@@ -183,6 +192,7 @@ describe('RespReplyParser: reply shapes (one chunk)', () => {
     }
     const stream = Buffer.concat([...parts, bytes('+OK\r\n')]);
     const r = run(chunksOf(stream, 997), [2], 0);
+    assert.deepEqual(run(chunksOf(stream, 997), [2], 0, { copy: true }), r, 'copied chunks: same result');
     assert.equal(r.length, 1);
     const [first] = r;
     assert.equal(first!.elements.length, 1001);
@@ -191,6 +201,36 @@ describe('RespReplyParser: reply shapes (one chunk)', () => {
     assert.deepEqual(first!.replyElements, [1001, 0]);
     assert.equal(first!.data, stream.toString('latin1')); // the batch is the whole stream here
     assert.equal(first!.fedWhenComplete, stream.length);
+  });
+});
+
+describe('RespReplyParser: copied chunks over several 1 MiB slabs', () => {
+  test('batches of 300 kB to 2.5 MB in 64 kB reads: each batch intact, earlier ones unchanged by later ones', () => {
+    const rnd = mulberry32(7);
+    const batches: { text: Buffer; values: string[] }[] = [];
+    for (const size of [300_000, 900_000, 2_500_000, 5, 700_000]) {
+      const values: string[] = [];
+      const parts: Buffer[] = [];
+      let n = 0;
+      while (n < size) {
+        const v = Array.from({ length: 1 + Math.floor(rnd() * 200) }, () => String.fromCharCode(33 + Math.floor(rnd() * 90))).join('');
+        values.push(v);
+        n += v.length;
+      }
+      parts.push(bytes(`*${values.length}\r\n`), ...values.map((v) => bytes(`$${v.length}\r\n${v}\r\n`)));
+      batches.push({ text: Buffer.concat(parts), values });
+    }
+    const stream = Buffer.concat(batches.map((b) => b.text));
+    // run() also checks that every completed batch still reads the same after the whole stream.
+    const got = run(chunksOf(stream, 65_536), batches.map(() => 1), 0, { copy: true });
+    assert.deepEqual(
+      got.map((r) => r.elements),
+      batches.map((b) => b.values),
+    );
+    assert.deepEqual(
+      got.map((r) => r.data),
+      batches.map((b) => b.text.toString('latin1')),
+    );
   });
 });
 
@@ -234,21 +274,24 @@ describe('RespReplyParser: the result does not depend on how the stream is chunk
     );
   });
 
-  test('split into two chunks at every position', () => {
-    for (let cut = 0; cut <= stream.length; cut++) {
-      const got = run([stream.subarray(0, cut), stream.subarray(cut)], replies);
-      assert.deepEqual(strip(got), strip(reference), `split at byte ${cut}`);
-    }
-  });
-
-  test('split into three chunks at every pair of positions', () => {
-    for (let i = 0; i <= stream.length; i++) {
-      for (let j = i; j <= stream.length; j++) {
-        const got = run([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)], replies);
-        assert.deepEqual(strip(got), strip(reference), `split at bytes ${i} and ${j}`);
+  for (const copy of [false, true]) {
+    const mode = copy ? 'copied from a reused read buffer' : 'chunks kept';
+    test(`split into two chunks at every position (${mode})`, () => {
+      for (let cut = 0; cut <= stream.length; cut++) {
+        const got = run([stream.subarray(0, cut), stream.subarray(cut)], replies, 0, { copy });
+        assert.deepEqual(strip(got), strip(reference), `split at byte ${cut}`);
       }
-    }
-  });
+    });
+
+    test(`split into three chunks at every pair of positions (${mode})`, () => {
+      for (let i = 0; i <= stream.length; i++) {
+        for (let j = i; j <= stream.length; j++) {
+          const got = run([stream.subarray(0, i), stream.subarray(i, j), stream.subarray(j)], replies, 0, { copy });
+          assert.deepEqual(strip(got), strip(reference), `split at bytes ${i} and ${j}`);
+        }
+      }
+    });
+  }
 
   test('1-byte chunks: same result, and each batch completes on its own last byte', () => {
     const got = run(chunksOf(stream, 1), replies);
@@ -269,6 +312,7 @@ describe('RespReplyParser: the result does not depend on how the stream is chunk
         i += n;
       }
       assert.deepEqual(strip(run(chunks, replies, 0)), strip(reference), `round ${round}`);
+      assert.deepEqual(strip(run(chunks, replies, 0, { copy: true })), strip(reference), `round ${round}, copied`);
     }
   });
 
