@@ -124,7 +124,7 @@ export const staticTarget: Target = {
 
 export const startStaticServer = (): Promise<ChildServer> => startBaseline('static-server.ts', []);
 
-async function runAutocannon(base: string, bodies: readonly string[], connections: number, pipelining: number, ms: number): Promise<RawLoad> {
+export async function runAutocannon(base: string, bodies: readonly string[], connections: number, pipelining: number, ms: number): Promise<RawLoad> {
   const latency = new LatencyRecorder();
   let ok = 0;
   let failed = 0;

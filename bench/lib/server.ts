@@ -32,6 +32,8 @@ export interface StartOptions {
   /** Node flags for the server process, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] (not allowed in NODE_OPTIONS). */
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** Another checkout (with its dist/ built) whose `bin/platter.js` to run; default this one. */
+  readonly root?: string;
 }
 
 /** Spawns `node <args>` (the child listens on `port`) and waits for GET /health. */
@@ -99,9 +101,10 @@ export async function startChild(
 
 /** `platter serve` on free HTTP and gRPC ports. */
 export async function startServer(opts: StartOptions): Promise<ServerProcess> {
-  const cli = `${REPO_ROOT}bin/platter.js`;
-  if (!existsSync(`${REPO_ROOT}dist/cli/platter.js`)) {
-    throw new Error('dist/ is missing: run `npm run build` first (`npm run bench` does)');
+  const root = opts.root === undefined ? REPO_ROOT : opts.root.endsWith('/') ? opts.root : `${opts.root}/`;
+  const cli = `${root}bin/platter.js`;
+  if (!existsSync(`${root}dist/cli/platter.js`)) {
+    throw new Error(`${root}dist/ is missing: run "npm run build" there first ("npm run bench" does)`);
   }
   const port = await freePort();
   const grpcPort = await freePort();

@@ -63,8 +63,11 @@ export class RespLane {
   #target: { host: string; port: number } | null = null;
   #queue: Batch[] = [];
   #head = 0;
+  /** Batches before this index of `#queue` are written; the rest wait in `#unsent`. */
+  #sentUpTo = 0;
+  #unsent: Buffer[] = [];
+  #flushQueued = false;
   #parser = new RespReplyParser();
-  #corked = false;
   #retry: NodeJS.Timeout | null = null;
   #attempts = 0;
   readonly #sweep: NodeJS.Timeout;
@@ -103,19 +106,33 @@ export class RespLane {
     if (!this.#ready || sock === null) return Promise.reject(new Error('fast lane not connected'));
     return new Promise((resolve, reject) => {
       this.#queue.push(new Batch(replies, elementsHint, Date.now() + this.#opts.commandTimeoutMs, resolve, reject));
-      // Requests that arrive in the same event-loop turn go out in one write: the HTTP and gRPC
-      // servers hand over every request they read in one poll phase before `setImmediate` runs,
-      // so under load one syscall (and one Redis read) carries many requests' commands.
-      if (!this.#corked) {
-        this.#corked = true;
-        sock.cork();
-        setImmediate(() => {
-          this.#corked = false;
-          sock.uncork();
-        });
+      this.#unsent.push(commands);
+      // One write carries many requests' commands: those of one event-loop turn (the HTTP and
+      // gRPC servers hand over every request they read in one poll phase before `setImmediate`
+      // runs), and, while a write is unanswered, all that arrive until its replies are in (they
+      // would wait behind it in Redis anyway). Each write wakes Redis and each reply wakes us;
+      // on a small VM a wake-up costs more than the bytes.
+      if (this.#head === this.#sentUpTo && !this.#flushQueued) {
+        this.#flushQueued = true;
+        setImmediate(this.#flushTurn);
       }
-      sock.write(commands);
     });
+  }
+
+  readonly #flushTurn = () => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
+  /** Writes every unsent command in one syscall. */
+  #flush(): void {
+    const sock = this.#sock;
+    if (sock === null || this.#unsent.length === 0) return;
+    sock.cork();
+    for (const b of this.#unsent) sock.write(b);
+    sock.uncork();
+    this.#unsent.length = 0;
+    this.#sentUpTo = this.#queue.length;
   }
 
   /** Runs `fn` when the lane is closed (to release what follows it). */
@@ -191,6 +208,7 @@ export class RespLane {
         },
       );
       this.#queue.push(batch);
+      this.#sentUpTo = this.#queue.length;
       sock.write(Buffer.concat(hello));
     });
   }
@@ -216,16 +234,22 @@ export class RespLane {
       // Out of step with the stream: nothing after this point can be trusted.
       this.#opts.onError?.(err as Error);
       this.#sock?.destroy();
+      return;
     }
+    // Every write is answered: send what arrived meanwhile.
+    if (this.#head === this.#sentUpTo) this.#flush();
   }
 
   #complete(b: Batch, data: Buffer): void {
     this.#head++;
     if (this.#head === this.#queue.length) {
+      // Nothing unanswered, so nothing unsent either.
       this.#queue.length = 0;
       this.#head = 0;
+      this.#sentUpTo = 0;
     } else if (this.#head >= 1024) {
       this.#queue = this.#queue.slice(this.#head);
+      this.#sentUpTo -= this.#head;
       this.#head = 0;
     }
     if (b.settled) return;
@@ -265,6 +289,8 @@ export class RespLane {
     const head = this.#head;
     this.#queue = [];
     this.#head = 0;
+    this.#sentUpTo = 0;
+    this.#unsent = [];
     for (let i = head; i < pending.length; i++) {
       const b = pending[i]!;
       if (!b.settled) {
