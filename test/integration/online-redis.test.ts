@@ -530,6 +530,23 @@ describe('fast lane on a private redis-server', () => {
     assert.deepEqual(await slow, SMALL_EXPECTED);
   });
 
+  test('reads issued while a write is unanswered (server paused) wait for it, then all answer right, in any mix', async () => {
+    const reader = new RedisOnlineReader(pclient, project, { lane: main });
+    await admin.call('CLIENT', 'PAUSE', '300', 'ALL');
+    // The first read is written at once and stays unanswered for the pause; the next 60, issued
+    // over several event-loop turns meanwhile, queue behind it and go out when its replies are in.
+    const first = readHex(reader);
+    const later: Promise<(string | null)[][][]>[] = [];
+    for (let turn = 0; turn < 6; turn++) {
+      await sleep(20);
+      for (let i = 0; i < 10; i++) later.push(i % 2 === 0 ? readHex(reader) : readHex(reader, layoutABWhole, layoutBWhole));
+    }
+    const all = await within(Promise.all([first, ...later]), 5000, 'reads queued behind a paused write');
+    for (const r of all) assert.deepEqual(r, SMALL_EXPECTED);
+    // And the lane is not stuck waiting afterwards: a read right after is answered promptly.
+    assert.deepEqual(await within(readHex(reader), 1000, 'the read after'), SMALL_EXPECTED);
+  });
+
   test('handshake with a wrong password: never ready, onError names the handshake, reads fall back, nothing unhandled', async () => {
     const { port: rport } = await startRedis(['--requirepass', 's3cret']);
     const c = privateClient(rport, { password: 's3cret' });
