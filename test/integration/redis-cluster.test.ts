@@ -7,6 +7,7 @@
  * - The reader's lanes (src/online/redis/cluster-lanes.ts): the same cells as ioredis, and proof
  *   from the servers that the lanes did the reading, on the replicas (`scaleReads: slave`), one
  *   HMGET or HGETALL per key and no retries.
+ * - A replica killed: reads go on, right, through its master's lane (last: it changes the cluster).
  * - A slot moved to another master while serving: answers stay right (a MOVED on a lane sends the
  *   read through ioredis) and the lanes then follow ioredis's new slot map.
  * - `platter serve` with `redis_type: redis_cluster` answering over HTTP.
@@ -109,6 +110,7 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     await waitReady(client, 10_000);
     for (const n of cluster.nodes) {
       const admin = new Redis({ host: n.host, port: n.port, maxRetriesPerRequest: 1 });
+      admin.on('error', () => {}); // the last test kills a node
       const info = await admin.info('replication');
       const replica = /role:slave/.test(info);
       admins.push({
@@ -255,8 +257,11 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
         assert.equal(laneConns.length, 1, `one lane connection on replica ${r.port}`);
         assert.match(laneConns[0]!.cmd!, /^(hmget|hgetall)$/);
       }
+      // Masters have lanes too (the way around a replica that is down), which did not read.
       for (const m of masters()) {
-        assert.equal((await clientList(m.admin)).filter((c) => c.name === `${LANE_NAME}-lane`).length, 0, `no lane on master ${m.port}`);
+        const idle = (await clientList(m.admin)).filter((c) => c.name === `${LANE_NAME}-lane`);
+        assert.equal(idle.length, 1, `one lane on master ${m.port}`);
+        assert.doesNotMatch(idle[0]!.cmd!, /^(hmget|hgetall)$/, `master ${m.port}'s lane read`);
       }
 
       assert.deepEqual(await readHex(viaIoredis, layout, ids), want, 'ioredis path agrees');
@@ -395,5 +400,26 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
         assert.ok(names.includes('platter-serve-lane'), `serve's lane on replica ${r.port}: ${names.join(', ')}`);
       }
     });
+  });
+  it('a replica killed: every read still answers right, through its master\'s lane, with no second read', async () => {
+    const lanes = await openLanes('platter-cluster-kill');
+    const reader = new RedisOnlineReader(client, project, { clusterLanes: lanes });
+    const want = expectedHex(hmgetLayout, IDS);
+    assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
+
+    const victim = replicas()[0]!;
+    const master = nodeOf(victim.masterPort);
+    victim.admin.disconnect();
+    admins = admins.filter((a) => a !== victim);
+    await cluster.nodes.find((n) => n.port === victim.port)!.stop();
+    await sleep(200); // the lane sees its connection close
+
+    const before = await hmgetCalls();
+    assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
+    const afterCalls = await hmgetCalls();
+    let total = 0;
+    for (const [port, n] of afterCalls) total += n - before.get(port)!;
+    assert.equal(total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
+    assert.ok(afterCalls.get(master.port)! - before.get(master.port)! > 0, `the dead replica's master ${master.port} answered its slots`);
   });
 });

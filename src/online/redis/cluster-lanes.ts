@@ -3,7 +3,8 @@
  * its hash slot. The slot map is ioredis's own (`Cluster.slots`: per slot the node keys, master
  * first), rebuilt whenever ioredis refreshes it (start-up, its periodic refresh, after a MOVED),
  * so the lanes read where ioredis would. The node a slot is read from follows ioredis's
- * `scaleReads` too: with `slave` a replica of the slot when it has one, spread by slot.
+ * `scaleReads` too: with `slave` a replica of the slot when it has one, spread by slot, and the
+ * slot's master while that replica's lane is down (masters have lanes too).
  */
 import type { Cluster } from 'ioredis';
 import type { RespLane } from './lane.js';
@@ -18,6 +19,8 @@ export class ClusterLanes {
   /** node key `host:port` -> its lane. */
   readonly #lanes = new Map<string, RespLane>();
   #bySlot: (RespLane | null)[] = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
+  /** The slot's master when reads prefer a replica: used while the replica's lane is down. */
+  #masterBySlot: (RespLane | null)[] = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
   #closed = false;
   readonly #onRefresh = () => this.#rebuild();
 
@@ -28,10 +31,17 @@ export class ClusterLanes {
     this.#rebuild();
   }
 
-  /** The lane for `key` when it is connected, else null (the caller reads through ioredis). */
+  /**
+   * The lane for `key` when it is connected; a replica that is down (killed, restarting, failing
+   * over) is read around through its master's lane until ioredis's map drops it. Else null (the
+   * caller reads through ioredis).
+   */
   route(key: Uint8Array): RespLane | null {
-    const lane = this.#bySlot[keySlot(key)]!;
-    return lane !== null && lane.ready ? lane : null;
+    const slot = keySlot(key);
+    const lane = this.#bySlot[slot]!;
+    if (lane !== null && lane.ready) return lane;
+    const master = this.#masterBySlot[slot]!;
+    return master !== null && master.ready ? master : null;
   }
 
   /** Every node lane is connected (and there is at least one). */
@@ -52,6 +62,7 @@ export class ClusterLanes {
     for (const lane of this.#lanes.values()) lane.close();
     this.#lanes.clear();
     this.#bySlot.fill(null);
+    this.#masterBySlot.fill(null);
   }
 
   #rebuild(): void {
@@ -59,11 +70,9 @@ export class ClusterLanes {
     const scale = this.#cluster.options.scaleReads;
     const slots = this.#cluster.slots;
     const bySlot = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
+    const masterBySlot = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
     const used = new Set<string>();
-    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
-      const nodes = slots[slot];
-      if (nodes === undefined || nodes.length === 0) continue;
-      const node = pick(nodes, slot, scale);
+    const laneOf = (node: string): RespLane => {
       let lane = this.#lanes.get(node);
       if (lane === undefined) {
         const colon = node.lastIndexOf(':');
@@ -71,9 +80,17 @@ export class ClusterLanes {
         this.#lanes.set(node, lane);
       }
       used.add(node);
-      bySlot[slot] = lane;
+      return lane;
+    };
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      const nodes = slots[slot];
+      if (nodes === undefined || nodes.length === 0) continue;
+      const node = pick(nodes, slot, scale);
+      bySlot[slot] = laneOf(node);
+      if (node !== nodes[0]) masterBySlot[slot] = laneOf(nodes[0]!);
     }
     this.#bySlot = bySlot;
+    this.#masterBySlot = masterBySlot;
     for (const [node, lane] of this.#lanes) {
       if (!used.has(node)) {
         lane.close();
