@@ -29,9 +29,7 @@
  * Needs redis-server and redis-cli on PATH. Prints a Markdown table to stdout (progress to stderr)
  * and writes bench/results/<UTC start time>-cluster-<short commit>.json.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadRepoConfig } from '../src/config/load.js';
@@ -48,9 +46,8 @@ import { closedLoop } from './lib/closed-loop.js';
 import { redisCpuMicros, selfCpuMicros } from './lib/cpu.js';
 import type { LatencySummary } from './lib/latency.js';
 import { infoField, redisInfo } from './lib/redis.js';
-import { machineInfo } from './lib/report.js';
+import { buildInfo, writeResultsFile } from './lib/report.js';
 import { writeBenchRepo, type BenchRepo } from './lib/repo.js';
-import { REPO_ROOT } from './lib/server.js';
 import { readSettings } from './lib/settings.js';
 import type { RawLoad } from './lib/types.js';
 import { checkPlannedRows, planReads, type PlannedReads, type SeedFacts } from './redis-ceiling.js';
@@ -102,14 +99,6 @@ interface Row {
 
 const started = performance.now();
 const log = (msg: string) => process.stderr.write(`[cluster ${((performance.now() - started) / 1000).toFixed(0).padStart(3)}s] ${msg}\n`);
-
-function git(args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
-  } catch {
-    return null;
-  }
-}
 
 function selectedWorkloads(): Workload[] {
   const { values, positionals } = parseArgs({
@@ -262,10 +251,7 @@ async function main(): Promise<number> {
   const settings = readSettings();
   const seconds = windowSeconds();
   const workloads = selectedWorkloads();
-  const commit = git(['rev-parse', 'HEAD']);
-  const short = git(['rev-parse', '--short', 'HEAD']);
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']);
-  const srcChanges = git(['status', '--porcelain', '--', 'src']);
+  const build = buildInfo();
 
   let cluster: RedisClusterProcess | null = null;
   let repo: BenchRepo | null = null;
@@ -318,7 +304,7 @@ async function main(): Promise<number> {
     const header = [
       `Redis Cluster reads, ioredis per key vs lanes: 3 masters, no replicas; ${settings.connections} requests in flight, ` +
         `${seconds} s per window after a ${WARMUP_MS / 1000} s warm-up; pool of ${settings.poolSize} requests per workload (BENCH_SEED ${settings.seed})`,
-      `Node ${process.version}, Redis ${redisVersion ?? 'unknown'}, commit ${short ?? 'unknown'}${dirty ? ' (work tree modified)' : ''}; ` +
+      `Node ${process.version}, Redis ${redisVersion ?? 'unknown'}, commit ${build.commit?.slice(0, 7) ?? 'unknown'}${build.commitDirty ? ' (work tree modified)' : ''}; ` +
         `seeded ${seeded.rowsWritten.toLocaleString('en-US')} rows (${settings.entities.toLocaleString('en-US')} entities x ${VIEW_COUNT} views) in ${(seeded.ms / 1000).toFixed(1)} s`,
     ];
     console.log(['', ...header, '', renderTable(rows), ''].join('\n'));
@@ -330,21 +316,12 @@ async function main(): Promise<number> {
       endedAt: new Date().toISOString(),
       argv: process.argv.slice(2),
       settings: { connections: settings.connections, windowSeconds: seconds, warmupSeconds: WARMUP_MS / 1000, entities: settings.entities, poolSize: settings.poolSize, seed: settings.seed, workloads: workloads.map((w) => w.name) },
-      commit,
-      commitDirty: dirty === null ? null : dirty !== '',
-      srcChanges: srcChanges === null ? null : srcChanges.split('\n').filter(Boolean),
-      node: process.version,
-      v8: process.versions.v8,
-      machine: machineInfo(),
+      ...build,
       redis: { version: redisVersion, masters: nodes, replicas: 0 },
       seeding: { rows: seeded.rowsWritten, ms: Math.round(seeded.ms) },
       rows,
     };
-    const dir = join(REPO_ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const stamp = startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-    const file = join(dir, `${stamp}-cluster-${commit ? commit.slice(0, 7) : 'nocommit'}.json`);
-    writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+    const file = writeResultsFile(startedAt, 'cluster', build.commit, doc);
     log(`wrote ${file}`);
     return 0;
   } finally {

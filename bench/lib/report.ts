@@ -242,29 +242,50 @@ function maskPassword(url: string): string {
   }
 }
 
-/** Writes the results file and returns its path. */
-export function writeResults(info: RunInfo, rows: readonly ResultRow[], openRows: readonly OpenRow[]): string {
-  const commit = git(['rev-parse', 'HEAD']);
+/** What was measured: the commit, whether the work tree differed from it, Node and the machine. */
+export interface BuildInfo {
+  readonly commit: string | null;
+  readonly commitDirty: boolean | null;
+  /** src/ files that differ from the commit (the server runs from dist/, built from the work tree). */
+  readonly srcChanges: string[] | null;
+  readonly node: string;
+  readonly v8: string;
+  readonly machine: Record<string, unknown>;
+}
+
+export function buildInfo(): BuildInfo {
   const dirty = git(['status', '--porcelain', '--untracked-files=no']);
-  // The server runs from dist/, built from the working tree: name any src/ file that differs from the commit.
   const srcChanges = git(['status', '--porcelain', '--', 'src']);
-  const doc = {
-    schema: 2,
-    ...info,
-    settings: { ...info.settings, redisUrl: info.settings.redisUrl === null ? null : maskPassword(info.settings.redisUrl) },
-    commit,
+  return {
+    commit: git(['rev-parse', 'HEAD']),
     commitDirty: dirty === null ? null : dirty !== '',
     srcChanges: srcChanges === null ? null : srcChanges.split('\n').filter(Boolean),
     node: process.version,
     v8: process.versions.v8,
     machine: machineInfo(),
+  };
+}
+
+/** Writes `doc` as bench/results/<start time>-<kind->-<commit>.json and returns the path. */
+export function writeResultsFile(startedAt: string, kind: string | null, commit: string | null, doc: object): string {
+  const dir = join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const path = join(dir, `${stamp}-${kind === null ? '' : `${kind}-`}${commit ? commit.slice(0, 7) : 'nocommit'}.json`);
+  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
+  return path;
+}
+
+/** Writes the results file and returns its path. */
+export function writeResults(info: RunInfo, rows: readonly ResultRow[], openRows: readonly OpenRow[]): string {
+  const build = buildInfo();
+  const doc = {
+    schema: 2,
+    ...info,
+    settings: { ...info.settings, redisUrl: info.settings.redisUrl === null ? null : maskPassword(info.settings.redisUrl) },
+    ...build,
     rows,
     openLoop: openRows,
   };
-  const dir = join(REPO_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = info.startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-  const path = join(dir, `${stamp}-${commit ? commit.slice(0, 7) : 'nocommit'}.json`);
-  writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
-  return path;
+  return writeResultsFile(info.startedAt, null, build.commit, doc);
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { redisClient, redisTarget, uniqueProject, dropProject } from '../helpers/services.js';
 import { startRedisServer, type RedisServerProcess } from '../helpers/redis-server.js';
+import { int64DriverView } from '../helpers/views.js';
 import { clientList, commandCalls, type ClientInfo } from '../helpers/redis-admin.js';
 import { seedFeastRedis, type SeedRow } from '../helpers/feast-redis.js';
 import { RedisOnlineReader } from '../../src/online/redis/reader.js';
@@ -22,26 +23,11 @@ import { openFastLane, waitLane, type RedisConnectionSpec } from '../../src/onli
 import type { RespLane } from '../../src/online/redis/lane.js';
 import { RespReplyParser, encodeCommand } from '../../src/online/redis/resp.js';
 import { PlatterError } from '../../src/errors.js';
-import type { FeatureViewDef } from '../../src/registry/model.js';
 
 let client: Redis;
 const project = uniqueProject('online_redis');
 
-const view = (name: string, features: string[]): FeatureViewDef => ({
-  name,
-  kind: 'feature_view',
-  project,
-  entityNames: ['driver'],
-  joinKeys: [{ name: 'driver_id', valueType: ValueType.INT64 }],
-  features: features.map((f) => ({ name: f, valueType: ValueType.INT64 })),
-  featureByName: new Map(features.map((f) => [f, { name: f, valueType: ValueType.INT64 }])),
-  ttlSeconds: 0,
-  online: true,
-  disabled: false,
-  state: 0,
-  writeToOnlineStore: true,
-  streamSourceName: null,
-});
+const view = (name: string, features: string[]) => int64DriverView(project, name, features);
 
 const a = view('view_a', ['x', 'y']);
 const b = view('view_b', ['z']);

@@ -28,8 +28,8 @@ import type { ClusterLanes } from '../../src/online/redis/cluster-lanes.js';
 import { RedisOnlineReader } from '../../src/online/redis/reader.js';
 import { writeRedisRows, type OnlineWriteRow } from '../../src/online/redis/writer.js';
 import { rowsFromCells, type GroupLayout, type ReadBatch } from '../../src/online/types.js';
-import type { FeatureViewDef } from '../../src/registry/model.js';
 import type { RepoDefinition } from '../../src/registry/definition.js';
+import { int64DriverView } from '../helpers/views.js';
 import { clientList, commandCalls } from '../helpers/redis-admin.js';
 import { missingRedisTools, startRedisCluster, type RedisClusterProcess } from '../helpers/redis-server.js';
 import { makeRepo, type TempRepo } from '../helpers/repo.js';
@@ -55,21 +55,7 @@ const IDS = Array.from({ length: 300 }, (_, i) => 1000 + i);
 const key = (id: number) => Buffer.concat([serializeEntityKey(['driver_id'], [{ type: 4, value: id }], 3), Buffer.from(project)]);
 const entityKey = (id: number) => serializeEntityKey(['driver_id'], [{ type: 4, value: id }], 3);
 
-const view = (name: string, features: string[]): FeatureViewDef => ({
-  name,
-  kind: 'feature_view',
-  project,
-  entityNames: ['driver'],
-  joinKeys: [{ name: 'driver_id', valueType: ValueType.INT64 }],
-  features: features.map((f) => ({ name: f, valueType: ValueType.INT64 })),
-  featureByName: new Map(features.map((f) => [f, { name: f, valueType: ValueType.INT64 }])),
-  ttlSeconds: 0,
-  online: true,
-  disabled: false,
-  state: 0,
-  writeToOnlineStore: true,
-  streamSourceName: null,
-});
+const view = (name: string, features: string[]) => int64DriverView(project, name, features);
 const stats = view('driver_stats', ['trips', 'rank']);
 /** x and ts of driver_stats: 2 of the hash's 3 fields, read with HMGET (width 2 x 2 < 100). */
 const hmgetLayout: GroupLayout = { width: 2, storedFields: 100, views: [{ view: stats, features: ['trips'], featureSlots: [1], tsSlot: 0 }] };
