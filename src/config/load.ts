@@ -793,6 +793,7 @@ export function parseRedisConnectionString(
   let username: string | undefined;
   let db: number | undefined;
   let ssl: boolean | undefined;
+  let readFromReplicas: boolean | undefined;
   const options: Record<string, unknown> = {};
   for (const [k, { raw, value }] of kwargs) {
     if (k === 'password' || k === 'username') {
@@ -811,6 +812,10 @@ export function parseRedisConnectionString(
       if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) db = value;
       else if (typeof value === 'string' && /^\d+$/.test(value)) db = Number(value);
       else fail(`db=${raw} is not a database number`);
+    } else if (k === 'read_from_replicas') {
+      // redis-py's RedisCluster(read_from_replicas=...), tested with `if`: Python truthiness.
+      readFromReplicas = pyTruthy(value);
+      if (typeof value !== 'boolean') warn(`\`${key}\` has read_from_replicas=${raw}, read with Python truthiness as ${readFromReplicas}; write true or false`);
     } else if (k === 'ssl') {
       // redis-py tests `if ssl:`, so Python truthiness decides ("ssl=True" is the truthy string).
       ssl = pyTruthy(value);
@@ -825,6 +830,7 @@ export function parseRedisConnectionString(
     ...(username !== undefined ? { username } : {}),
     ...(db !== undefined ? { db } : {}),
     ...(ssl !== undefined ? { ssl } : {}),
+    ...(readFromReplicas !== undefined ? { readFromReplicas } : {}),
     options,
   };
 }

@@ -107,6 +107,11 @@ export interface RedisConnection {
   readonly db?: number;
   /** Python truthiness of the `ssl=` value, as redis-py applies it. */
   readonly ssl?: boolean;
+  /**
+   * `read_from_replicas=` (redis-py RedisCluster, default false): a cluster's reads go to the
+   * replicas of each slot instead of its master.
+   */
+  readonly readFromReplicas?: boolean;
   /** Every other `key=value` part (redis-py keyword arguments), JSON-decoded when possible. */
   readonly options: Readonly<Record<string, unknown>>;
 }

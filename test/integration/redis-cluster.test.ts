@@ -90,7 +90,9 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
 
   before(async () => {
     cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
-    spec = { redisType: 'redis_cluster', hosts: cluster.seeds };
+    // Replica reads (`read_from_replicas=true` in Feast's connection string); the serve tests
+    // below also run the default, master reads.
+    spec = { redisType: 'redis_cluster', hosts: cluster.seeds, readFromReplicas: true };
     client = openRedis(spec, { commandTimeoutMs: 5000, connectionName: 'platter-cluster-writer' }) as Cluster;
     client.on('error', () => {});
     await waitReady(client, 10_000);
@@ -322,71 +324,84 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     assert.equal(conn?.cmd, 'hmget');
   });
 
-  describe('platter serve with redis_type: redis_cluster', () => {
-    let repo: TempRepo;
-    let server: TestServer;
+  for (const mode of [
+    { label: 'default: reads on masters, as Feast', option: '', readers: 'master' as const },
+    { label: 'read_from_replicas=true: reads on replicas', option: ',read_from_replicas=true', readers: 'replica' as const },
+  ]) {
+    describe(`platter serve with redis_type: redis_cluster (${mode.label})`, () => {
+      let repo: TempRepo;
+      let server: TestServer;
+      const LANE = 'platter-serve-lane';
+      const serveLanes = async (a: (typeof admins)[number]) => (await clientList(a.admin)).filter((c) => c.name === LANE);
 
-    before(async () => {
-      const def: RepoDefinition = {
-        project,
-        entities: [{ name: 'driver', joinKey: 'driver_id', valueType: 'INT64' }],
-        featureViews: [
-          {
-            name: 'driver_stats',
-            entities: ['driver'],
-            features: [
-              { name: 'trips', valueType: 'INT64' },
-              { name: 'rank', valueType: 'INT64' },
-            ],
-          },
-        ],
-      };
-      const yaml = [
-        `project: ${project}`,
-        'provider: local',
-        'registry:',
-        '  path: data/registry.db',
-        'online_store:',
-        '  type: redis',
-        '  redis_type: redis_cluster',
-        `  connection_string: "${cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',')}"`,
-        'entity_key_serialization_version: 3',
-      ].join('\n');
-      repo = makeRepo(def, yaml);
-      server = await startServe(repo.dir);
-    });
-
-    after(async () => {
-      await server?.close();
-      repo?.remove();
-    });
-
-    it('answers over HTTP with the values the writer stored on three masters', async () => {
-      const ids = [1000, 1001, 1200, 1299, 9001];
-      const res = await server.post('/get-online-features', { features: ['driver_stats:trips'], entities: { driver_id: ids } });
-      assert.equal(res.status, 200, res.text);
-      const ts = (id: number) => (id >= 5000 ? EPOCH : new Date(expectedTs(id) * 1000).toISOString().replace('.000Z', 'Z'));
-      assert.equal(
-        res.text,
-        responseText(
-          ['driver_id', 'trips'],
-          [
-            entityColumn(ids.map(String)),
-            featureColumn(
-              ids.map((id) => (id >= 5000 ? 'null' : String(expectedTrips(id)))),
-              ids.map((id) => (id >= 5000 ? 'NOT_FOUND' : 'PRESENT')),
-              ids.map(ts),
-            ),
+      before(async () => {
+        // The other mode's server has closed: wait until its lane connections are gone.
+        await until(async () => (await Promise.all(admins.map(serveLanes))).every((l) => l.length === 0), 5000, 'no serve lanes left');
+        const def: RepoDefinition = {
+          project,
+          entities: [{ name: 'driver', joinKey: 'driver_id', valueType: 'INT64' }],
+          featureViews: [
+            {
+              name: 'driver_stats',
+              entities: ['driver'],
+              features: [
+                { name: 'trips', valueType: 'INT64' },
+                { name: 'rank', valueType: 'INT64' },
+              ],
+            },
           ],
-        ),
-      );
-      // serve's own lanes are connected on every replica.
-      for (const r of replicas()) {
-        const names = (await clientList(r.admin)).map((c) => c.name);
-        assert.ok(names.includes('platter-serve-lane'), `serve's lane on replica ${r.port}: ${names.join(', ')}`);
-      }
+        };
+        const yaml = [
+          `project: ${project}`,
+          'provider: local',
+          'registry:',
+          '  path: data/registry.db',
+          'online_store:',
+          '  type: redis',
+          '  redis_type: redis_cluster',
+          `  connection_string: "${cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',')}${mode.option}"`,
+          'entity_key_serialization_version: 3',
+        ].join('\n');
+        repo = makeRepo(def, yaml);
+        server = await startServe(repo.dir);
+      });
+
+      after(async () => {
+        await server?.close();
+        repo?.remove();
+      });
+
+      it('answers over HTTP with the values the writer stored on three masters, read by lanes on the configured nodes', async () => {
+        const ids = [...IDS.slice(0, 40), 9001];
+        const res = await server.post('/get-online-features', { features: ['driver_stats:trips'], entities: { driver_id: ids } });
+        assert.equal(res.status, 200, res.text);
+        const ts = (id: number) => (id >= 5000 ? EPOCH : new Date(expectedTs(id) * 1000).toISOString().replace('.000Z', 'Z'));
+        assert.equal(
+          res.text,
+          responseText(
+            ['driver_id', 'trips'],
+            [
+              entityColumn(ids.map(String)),
+              featureColumn(
+                ids.map((id) => (id >= 5000 ? 'null' : String(expectedTrips(id)))),
+                ids.map((id) => (id >= 5000 ? 'NOT_FOUND' : 'PRESENT')),
+                ids.map(ts),
+              ),
+            ],
+          ),
+        );
+        // 40 keys land on every master's slots: each node of the configured role read through
+        // serve's lane; no node of the other role did.
+        for (const a of admins) {
+          const lanes = await serveLanes(a);
+          const read = lanes.some((c) => c.cmd === 'hmget' || c.cmd === 'hgetall'); // 2 of 3 fields: HGETALL
+          if (a.role === mode.readers) assert.ok(read, `${a.role} ${a.port}: serve's lane did not read (${JSON.stringify(lanes)})`);
+          else assert.ok(!read, `${a.role} ${a.port} was read, expected only ${mode.readers}s`);
+        }
+      });
     });
-  });
+  }
+
   it('a replica killed: every read still answers right, through its master\'s lane, with no second read', async () => {
     const lanes = await openLanes('platter-cluster-kill');
     const reader = new RedisOnlineReader(client, project, { clusterLanes: lanes });

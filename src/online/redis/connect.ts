@@ -14,6 +14,8 @@ export interface RedisConnectionSpec {
   readonly username?: string | undefined;
   readonly db?: number | undefined;
   readonly ssl?: boolean | undefined;
+  /** Cluster: read from replicas (Feast's `read_from_replicas=true`); else from masters, as Feast. */
+  readonly readFromReplicas?: boolean | undefined;
 }
 
 export interface RedisClientOptions {
@@ -44,7 +46,13 @@ export function openRedis(spec: RedisConnectionSpec, opts: RedisClientOptions): 
       spec.hosts.map((h) => ({ host: h.host, port: h.port })),
       // No auto-pipelining: ioredis 5 groups auto-pipelined commands by the slot of the key's UTF-8
       // text (`${key}`), which is wrong for binary keys like Feast's and fails the pipeline.
-      { redisOptions: common, enableOfflineQueue: false, scaleReads: 'slave' },
+      {
+        redisOptions: common,
+        enableOfflineQueue: false,
+        // Feast's redis-py RedisCluster reads masters unless `read_from_replicas=true`: a read right
+        // after a write sees it. The lanes follow the same choice (cluster-lanes.ts).
+        scaleReads: spec.readFromReplicas ? 'slave' : 'master',
+      },
     );
   }
   return new Redis({ ...common, host: first.host, port: first.port, db: spec.db ?? 0 });

@@ -340,6 +340,16 @@ describe('redis connection_string (redis.py _parse_connection_string)', () => {
     validateForServe(load(`${BASE}online_store:\n  type: redis\n  redis_type: redis_cluster\n  connection_string: "n1:7000,n2:7001"\n`));
   });
 
+  test('read_from_replicas (a RedisCluster keyword in Feast): absent = masters; true/false; Python truthiness with a warning', () => {
+    assert.equal(parseRedisConnectionString('n1:7000,n2:7001', 'redis_cluster').readFromReplicas, undefined);
+    assert.equal(parseRedisConnectionString('n1:7000,read_from_replicas=true', 'redis_cluster').readFromReplicas, true);
+    assert.equal(parseRedisConnectionString('n1:7000,read_from_replicas=false', 'redis_cluster').readFromReplicas, false);
+    const warnings: string[] = [];
+    assert.equal(parseRedisConnectionString('n1:7000,read_from_replicas=1', 'redis_cluster', (w) => warnings.push(w)).readFromReplicas, true);
+    assert.ok(warnings.some((w) => w.includes('read_from_replicas=1')), warnings.join('; '));
+    assert.deepEqual(parseRedisConnectionString('n1:7000,read_from_replicas=true', 'redis_cluster').options, {}, 'not left among the other options');
+  });
+
   test('ssl=True is a truthy string to redis-py: ssl on, with a warning', () => {
     const cfg = load(`${BASE}online_store:\n  type: redis\n  connection_string: "h:6379,ssl=True"\n`);
     assert.equal(redis(cfg).connection.ssl, true);
