@@ -7,7 +7,8 @@
  * - The reader's lanes (src/online/redis/cluster-lanes.ts): the same cells as ioredis, and proof
  *   from the servers that the lanes did the reading, on the replicas (`scaleReads: slave`), one
  *   HMGET or HGETALL per key and no retries.
- * - A replica killed: reads go on, right, through its master's lane (last: it changes the cluster).
+ * - A replica killed, then a master killed: reads go on, right, through another node of the slot
+ *   (last: they change the cluster).
  * - A slot moved to another master while serving: answers stay right (a MOVED on a lane sends the
  *   read through ioredis) and the lanes then follow ioredis's new slot map.
  * - `platter serve` with `redis_type: redis_cluster` answering over HTTP.
@@ -422,5 +423,46 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     for (const [port, n] of afterCalls) total += n - before.get(port)!;
     assert.equal(total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
     assert.ok(afterCalls.get(master.port)! - before.get(master.port)! > 0, `the dead replica's master ${master.port} answered its slots`);
+  });
+  it('a master killed (master reads, the default): every read still answers right, through its replica\'s lane', async () => {
+    const masterSpec: RedisConnectionSpec = { ...spec, readFromReplicas: false };
+    const mclient = openRedis(masterSpec, { commandTimeoutMs: 5000, connectionName: 'platter-cluster-mreader' }) as Cluster;
+    mclient.on('error', () => {});
+    const NAME = 'platter-cluster-mkill';
+    try {
+      await waitReady(mclient, 10_000);
+      const lanes = openClusterLanes(mclient, masterSpec, { commandTimeoutMs: 5000, connectionName: NAME });
+      lanesToClose.push(lanes);
+      // A master whose replica is alive (the test before killed one replica), and both its lanes up.
+      const victim = masters().find((m) => replicas().some((r) => r.masterPort === m.port))!;
+      const replica = replicas().find((r) => r.masterPort === victim.port)!;
+      const reader = new RedisOnlineReader(mclient, project, { clusterLanes: lanes });
+      const want = expectedHex(hmgetLayout, IDS);
+      await until(
+        async () => {
+          for (const a of [victim, replica]) if (!(await clientList(a.admin)).some((c) => c.name === `${NAME}-lane`)) return false;
+          return true;
+        },
+        5000,
+        'lanes on the victim master and its replica',
+      );
+      await sleep(50); // the handshake replies are read
+      assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
+
+      victim.admin.disconnect();
+      admins = admins.filter((a) => a !== victim);
+      await cluster.nodes.find((n) => n.port === victim.port)!.stop();
+      await sleep(200); // the lane sees its connection close; the cluster has not failed over yet
+
+      const before = await hmgetCalls();
+      assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
+      const afterCalls = await hmgetCalls();
+      let total = 0;
+      for (const [port, n] of afterCalls) total += n - before.get(port)!;
+      assert.equal(total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
+      assert.ok(afterCalls.get(replica.port)! - before.get(replica.port)! > 0, `the dead master's replica ${replica.port} answered its slots`);
+    } finally {
+      mclient.disconnect();
+    }
   });
 });

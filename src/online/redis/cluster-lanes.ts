@@ -3,8 +3,8 @@
  * its hash slot. The slot map is ioredis's own (`Cluster.slots`: per slot the node keys, master
  * first), rebuilt whenever ioredis refreshes it (start-up, its periodic refresh, after a MOVED),
  * so the lanes read where ioredis would. The node a slot is read from follows ioredis's
- * `scaleReads` too: with `slave` a replica of the slot when it has one, spread by slot, and the
- * slot's master while that replica's lane is down (masters have lanes too).
+ * `scaleReads` too: with `slave` a replica of the slot when it has one, spread by slot; else the
+ * master. While that node's lane is down, another node of the slot serves (every node has a lane).
  */
 import type { Cluster } from 'ioredis';
 import type { RespLane } from './lane.js';
@@ -19,8 +19,13 @@ export class ClusterLanes {
   /** node key `host:port` -> its lane. */
   readonly #lanes = new Map<string, RespLane>();
   #bySlot: (RespLane | null)[] = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
-  /** The slot's master when reads prefer a replica: used while the replica's lane is down. */
-  #masterBySlot: (RespLane | null)[] = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
+  /**
+   * Another node of the slot, read while the chosen one's lane is down: the master when reads go
+   * to a replica; a replica when they go to the master. A replica's answer may lag its master's by
+   * a moment, which beats failing the read: a killed master's replica keeps answering until the
+   * cluster marks the master failed (`cluster-node-timeout`, 15 s by default) and promotes it.
+   */
+  #altBySlot: (RespLane | null)[] = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
   #closed = false;
   readonly #onRefresh = () => this.#rebuild();
 
@@ -32,16 +37,16 @@ export class ClusterLanes {
   }
 
   /**
-   * The lane for `key` when it is connected; a replica that is down (killed, restarting, failing
-   * over) is read around through its master's lane until ioredis's map drops it. Else null (the
-   * caller reads through ioredis).
+   * The lane for `key` when it is connected; a node that is down (killed, restarting, failing
+   * over) is read around through another node of the slot until ioredis's map changes. Else null
+   * (the caller reads through ioredis).
    */
   route(key: Uint8Array): RespLane | null {
     const slot = keySlot(key);
     const lane = this.#bySlot[slot]!;
     if (lane !== null && lane.ready) return lane;
-    const master = this.#masterBySlot[slot]!;
-    return master !== null && master.ready ? master : null;
+    const alt = this.#altBySlot[slot]!;
+    return alt !== null && alt.ready ? alt : null;
   }
 
   /** Every node lane is connected (and there is at least one). */
@@ -62,7 +67,7 @@ export class ClusterLanes {
     for (const lane of this.#lanes.values()) lane.close();
     this.#lanes.clear();
     this.#bySlot.fill(null);
-    this.#masterBySlot.fill(null);
+    this.#altBySlot.fill(null);
   }
 
   #rebuild(): void {
@@ -70,7 +75,7 @@ export class ClusterLanes {
     const scale = this.#cluster.options.scaleReads;
     const slots = this.#cluster.slots;
     const bySlot = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
-    const masterBySlot = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
+    const altBySlot = new Array<RespLane | null>(CLUSTER_SLOTS).fill(null);
     const used = new Set<string>();
     const laneOf = (node: string): RespLane => {
       let lane = this.#lanes.get(node);
@@ -87,10 +92,11 @@ export class ClusterLanes {
       if (nodes === undefined || nodes.length === 0) continue;
       const node = pick(nodes, slot, scale);
       bySlot[slot] = laneOf(node);
-      if (node !== nodes[0]) masterBySlot[slot] = laneOf(nodes[0]!);
+      const alt = node !== nodes[0] ? nodes[0]! : nodes.length > 1 ? nodes[1 + (slot % (nodes.length - 1))]! : null;
+      if (alt !== null) altBySlot[slot] = laneOf(alt);
     }
     this.#bySlot = bySlot;
-    this.#masterBySlot = masterBySlot;
+    this.#altBySlot = altBySlot;
     for (const [node, lane] of this.#lanes) {
       if (!used.has(node)) {
         lane.close();
