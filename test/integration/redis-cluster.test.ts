@@ -147,6 +147,24 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     return out;
   }
 
+  /** HMGETs each live node answered while `read` ran, and their sum. */
+  async function hmgetsDuring(read: () => Promise<unknown>): Promise<{ total: number; on: (port: number) => number }> {
+    const before = await hmgetCalls();
+    await read();
+    const after = await hmgetCalls();
+    let total = 0;
+    for (const [port, n] of after) total += n - before.get(port)!;
+    return { total, on: (port) => after.get(port)! - before.get(port)! };
+  }
+
+  /** SIGKILLs a node (its admin connection closed first) and gives the lanes time to see it. */
+  async function kill(node: (typeof admins)[number]): Promise<void> {
+    node.admin.disconnect();
+    admins = admins.filter((a) => a !== node);
+    await cluster.nodes.find((n) => n.port === node.port)!.stop();
+    await sleep(200);
+  }
+
   /** Lanes whose connections are named `<name>-lane`. */
   async function openLanes(name: string): Promise<ClusterLanes> {
     const lanes = openClusterLanes(client, spec, { commandTimeoutMs: 5000, connectionName: name });
@@ -297,10 +315,7 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     // The lanes still route the slot to the old master's replica, which answers MOVED: the read
     // must still return the right cells.
     const want = expectedHex(hmgetLayout, IDS);
-    const beforeMoved = await hmgetCalls();
-    assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
-    let served = 0;
-    for (const [port, n] of await hmgetCalls()) served += n - beforeMoved.get(port)!;
+    const { total: served } = await hmgetsDuring(async () => assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want));
     // The lanes' HMGETs of unmoved slots, then all 301 again through ioredis: more than one read's worth.
     assert.ok(served > IDS.length + 1, `the read fell back to ioredis after the MOVED (${served} HMGETs)`);
 
@@ -309,14 +324,12 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     const newReplica = replicas().find((r) => r.masterPort === to.m.port)!;
     await until(
       async () => {
-        const before = await hmgetCalls();
         const bs = [{ layout: hmgetLayout, prepared: reader.prepare(hmgetLayout), keys: [key(id)] }];
-        const got = rowsFromCells(bs, await reader.read(bs)).map((g) => g.map((r) => r.map(hex)));
-        assert.deepEqual(got, [[expectedHex(hmgetLayout, [id])[0]![0]]]);
-        const afterCalls = await hmgetCalls();
-        let others = 0;
-        for (const [port, n] of afterCalls) if (port !== newReplica.port) others += n - before.get(port)!;
-        return others === 0 && afterCalls.get(newReplica.port)! - before.get(newReplica.port)! === 1;
+        const calls = await hmgetsDuring(async () => {
+          const got = rowsFromCells(bs, await reader.read(bs)).map((g) => g.map((r) => r.map(hex)));
+          assert.deepEqual(got, [[expectedHex(hmgetLayout, [id])[0]![0]]]);
+        });
+        return calls.total === 1 && calls.on(newReplica.port) === 1;
       },
       10_000,
       'the moved key read once, by the lane on the new owner\'s replica',
@@ -411,18 +424,11 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
 
     const victim = replicas()[0]!;
     const master = nodeOf(victim.masterPort);
-    victim.admin.disconnect();
-    admins = admins.filter((a) => a !== victim);
-    await cluster.nodes.find((n) => n.port === victim.port)!.stop();
-    await sleep(200); // the lane sees its connection close
+    await kill(victim);
 
-    const before = await hmgetCalls();
-    assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
-    const afterCalls = await hmgetCalls();
-    let total = 0;
-    for (const [port, n] of afterCalls) total += n - before.get(port)!;
-    assert.equal(total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
-    assert.ok(afterCalls.get(master.port)! - before.get(master.port)! > 0, `the dead replica's master ${master.port} answered its slots`);
+    const calls = await hmgetsDuring(async () => assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want));
+    assert.equal(calls.total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
+    assert.ok(calls.on(master.port) > 0, `the dead replica's master ${master.port} answered its slots`);
   });
   it('a master killed (master reads, the default): every read still answers right, through its replica\'s lane', async () => {
     const masterSpec: RedisConnectionSpec = { ...spec, readFromReplicas: false };
@@ -449,18 +455,11 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
       await sleep(50); // the handshake replies are read
       assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
 
-      victim.admin.disconnect();
-      admins = admins.filter((a) => a !== victim);
-      await cluster.nodes.find((n) => n.port === victim.port)!.stop();
-      await sleep(200); // the lane sees its connection close; the cluster has not failed over yet
+      await kill(victim); // well inside cluster-node-timeout: no failover yet
 
-      const before = await hmgetCalls();
-      assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want);
-      const afterCalls = await hmgetCalls();
-      let total = 0;
-      for (const [port, n] of afterCalls) total += n - before.get(port)!;
-      assert.equal(total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
-      assert.ok(afterCalls.get(replica.port)! - before.get(replica.port)! > 0, `the dead master's replica ${replica.port} answered its slots`);
+      const calls = await hmgetsDuring(async () => assert.deepEqual(await readHex(reader, hmgetLayout, IDS), want));
+      assert.equal(calls.total, IDS.length + 1, 'one HMGET per key (and one for the second batch): no fallback read');
+      assert.ok(calls.on(replica.port) > 0, `the dead master's replica ${replica.port} answered its slots`);
     } finally {
       mclient.disconnect();
     }
