@@ -7,7 +7,9 @@
  *   git worktree add /tmp/base <rev> && ln -s "$PWD/node_modules" /tmp/base/ && (cd /tmp/base && npx tsc -p tsconfig.build.json)
  *   npm run build && node --import tsx bench/ab.ts /tmp/base [--workload 1x50,100x50] [--pairs 6] [--seconds 3]
  *
- * A is the other checkout, B this one. HTTP closed loop (autocannon, BENCH_CONNECTIONS), server
+ * A is the other checkout, B this one. `--workers-a N` / `--workers-b N` run that side as
+ * `platter serve --workers N`; with `.` as the other checkout, that compares worker counts of one
+ * build. HTTP closed loop (autocannon, BENCH_CONNECTIONS), server
  * CPU per request from each server process's own accounting.
  */
 import { parseArgs } from 'node:util';
@@ -21,12 +23,18 @@ import { seedRepo } from './seed.js';
 import { httpBody, requestPool, selectWorkloads } from './workloads.js';
 
 const { values, positionals } = parseArgs({
-  options: { workload: { type: 'string', short: 'w' }, pairs: { type: 'string' }, seconds: { type: 'string' } },
+  options: {
+    workload: { type: 'string', short: 'w' },
+    pairs: { type: 'string' },
+    seconds: { type: 'string' },
+    'workers-a': { type: 'string' },
+    'workers-b': { type: 'string' },
+  },
   allowPositionals: true,
 });
 const other = positionals[0];
 if (other === undefined) {
-  console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3]');
+  console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3] [--workers-a N] [--workers-b N]');
   process.exit(2);
 }
 const workloads = selectWorkloads((values.workload ?? '1x50,100x50').split(','));
@@ -43,9 +51,9 @@ try {
   const baseSeconds = Math.floor(Date.now() / 1000);
   const seeded = await seedRepo(repo.dir, settings.entities, baseSeconds);
   log(`seeded ${seeded.rowsWritten} rows in ${(seeded.ms / 1000).toFixed(1)} s`);
-  const a = await startServer({ repoDir: repo.dir, root: other });
+  const a = await startServer({ repoDir: repo.dir, ...(other === '.' ? {} : { root: other }), workers: Number(values['workers-a'] ?? 1) });
   servers.push(a);
-  const b = await startServer({ repoDir: repo.dir });
+  const b = await startServer({ repoDir: repo.dir, workers: Number(values['workers-b'] ?? 1) });
   servers.push(b);
   const named: [string, ServerProcess][] = [
     ['A', a],

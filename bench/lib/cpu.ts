@@ -4,7 +4,7 @@
  * from `INFO cpu`. Each is sampled right before and right after the measured window.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clkTck: number | null = null;
 
@@ -26,8 +26,7 @@ export interface ProcCpu {
   readonly system: number;
 }
 
-/** CPU time a process (all its threads) has used so far; null where /proc is missing. */
-export function procCpu(pid: number): ProcCpu | null {
+function statFields(pid: number | string): string[] | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -35,10 +34,30 @@ export function procCpu(pid: number): ProcCpu | null {
     return null;
   }
   // The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 (utime) and 15 (stime) of proc(5), counted from 1: indexes 11 and 12 after field 2.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU time a process (all its threads) and its live child processes (`platter serve --workers`)
+ * have used so far; null where /proc is missing.
+ */
+export function procCpu(pid: number): ProcCpu | null {
+  const own = statFields(pid);
+  if (own === null) return null;
+  // Fields 4 (ppid), 14 (utime) and 15 (stime) of proc(5), counted from 1: indexes 1, 11 and 12
+  // after field 2.
   const us = 1e6 / ticksPerSecond();
-  return { user: Number(fields[11]) * us, system: Number(fields[12]) * us };
+  let user = Number(own[11]);
+  let system = Number(own[12]);
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) > 57) continue; // not a pid
+    const f = statFields(entry);
+    if (f !== null && Number(f[1]) === pid) {
+      user += Number(f[11]);
+      system += Number(f[12]);
+    }
+  }
+  return { user: user * us, system: system * us };
 }
 
 /** Resident set size of a process in MiB; null where /proc is missing. */

@@ -250,7 +250,7 @@ export async function runBench(opts: RunOptions): Promise<number> {
     const encodings: EncodingPass[] = [await seedPass('default', listpack ? `${listpack[0]} ${listpack[1]} (as found)` : '?')];
     const passA: Pass = { encoding: encodings[0]!.info.objectEncoding ?? '?' };
 
-    server = await startServer({ repoDir: repo.dir, nodeArgs: settings.serverNodeArgs });
+    server = await startServer({ repoDir: repo.dir, nodeArgs: settings.serverNodeArgs, workers: settings.serverWorkers });
     log(`platter serve pid ${server.pid}: http ${server.httpUrl}, grpc ${server.grpcAddress}`);
     if (targets.some((t) => t.needs === 'naive')) {
       naive = await startNaiveServer({ redis, project });

@@ -34,6 +34,8 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
   /** Another checkout (with its dist/ built) whose `bin/platter.js` to run; default this one. */
   readonly root?: string;
+  /** `--workers` (default 1). */
+  readonly workers?: number;
 }
 
 /** Spawns `node <args>` (the child listens on `port`) and waits for GET /health. */
@@ -110,7 +112,7 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   const grpcPort = await freePort();
   const child = await startChild(
     'platter serve',
-    [...(opts.nodeArgs ?? []), cli, 'serve', '--repo', opts.repoDir, '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort)],
+    [...(opts.nodeArgs ?? []), cli, 'serve', '--repo', opts.repoDir, '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort), ...((opts.workers ?? 1) > 1 ? ['--workers', String(opts.workers)] : [])],
     port,
     { env: { PLATTER_LOG_LEVEL: 'warn', ...opts.env }, ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}) },
   );

@@ -80,6 +80,8 @@ export interface Settings {
   readonly failOnErrors: boolean;
   /** Extra node flags for the server child (BENCH_SERVER_NODE_ARGS, space-separated), e.g. --cpu-prof. */
   readonly serverNodeArgs: readonly string[];
+  /** `platter serve --workers` (BENCH_SERVER_WORKERS); its CPU is the primary's plus every worker's. */
+  readonly serverWorkers: number;
   /** Redis to seed and serve from; unset = a private redis-server (or 127.0.0.1:6379 with BENCH_REDIS=shared). */
   readonly redisUrl: string | null;
   readonly redisMode: 'private' | 'shared';
@@ -108,6 +110,7 @@ export function readSettings(): Settings {
     encodingReseed: process.env.BENCH_ENCODING_RESEED === '1',
     retryNoisy: num('BENCH_RETRY_NOISY', 3, 0),
     failOnErrors: process.env.BENCH_FAIL_ON_ERRORS === '1',
+    serverWorkers: num('BENCH_SERVER_WORKERS', 1, 1),
     serverNodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     redisUrl: process.env.REDIS_URL || null,
     redisMode: mode,

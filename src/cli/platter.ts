@@ -8,7 +8,7 @@ const USAGE = `platter ${VERSION}: a low-latency read path for Feast feature rep
 
 Usage:
   platter serve   [--repo DIR] [--host HOST] [--port 6566] [--grpc-port 6570 | --no-grpc]
-                  [--admin-port PORT]
+                  [--admin-port PORT] [--workers N|auto]
   platter registry dump [--repo DIR] [--project NAME] [--json]
   platter registry install-notify [--repo DIR]
   platter registry uninstall-notify [--repo DIR]
@@ -16,6 +16,8 @@ Usage:
   platter version
 
   --repo, -c     the feature repo holding feature_store.yaml (default: current directory)
+  --workers, -w  serving processes sharing the HTTP and gRPC ports (also platter.workers;
+                 default 1; auto = one per core): one process uses one core
   --admin-port   serve POST /admin/refresh-registry and GET /metrics on this port (also
                  platter.admin.port); needs a token: PLATTER_ADMIN_TOKEN or platter.admin.token
   registry dump  prints the resolved registry (projects, entities, views, services) as the server
@@ -48,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       'grpc-port': { type: 'string' },
       'no-grpc': { type: 'boolean' },
       'admin-port': { type: 'string' },
+      workers: { type: 'string', short: 'w' },
       project: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -61,21 +64,18 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger();
   switch (command) {
     case 'serve': {
-      const { serve } = await import('./serve.js');
-      const server = await serve({
-        repo: values.repo ?? process.cwd(),
-        host: values.host,
-        port: intFlag(values.port, 'port'),
-        grpcPort: values['no-grpc'] ? null : intFlag(values['grpc-port'], 'grpc-port'),
-        adminPort: intFlag(values['admin-port'], 'admin-port'),
-        logger,
-      });
-      const stop = (signal: string) => {
-        logger.info({ signal }, 'shutting down');
-        server.close().finally(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      const { serveCommand } = await import('./serve-command.js');
+      await serveCommand(
+        {
+          repo: values.repo ?? process.cwd(),
+          host: values.host,
+          port: intFlag(values.port, 'port'),
+          grpcPort: values['no-grpc'] ? null : intFlag(values['grpc-port'], 'grpc-port'),
+          adminPort: intFlag(values['admin-port'], 'admin-port'),
+          logger,
+        },
+        values.workers,
+      );
       return;
     }
     case 'registry': {

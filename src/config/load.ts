@@ -915,7 +915,7 @@ function readFeatureServer(r: Reader, doc: Mapping): FeatureServerConfig | null 
   return { type, enabled, featureLogging, raw: m };
 }
 
-const PLATTER_KEYS = ['max_entity_rows', 'max_request_bytes', 'online_store_timeout_ms', 'ttl_policy', 'redis_read', 'http', 'grpc', 'admin'];
+const PLATTER_KEYS = ['max_entity_rows', 'max_request_bytes', 'online_store_timeout_ms', 'ttl_policy', 'redis_read', 'workers', 'http', 'grpc', 'admin'];
 
 /** Our `platter:` section, snake_case like the rest of the file. Feast ignores it (extra="allow"). */
 function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
@@ -951,6 +951,14 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
     }
     redisRead = v;
   }
+  let workers: PlatterSettings['workers'] = d.workers;
+  if (has(m, 'workers') && m['workers'] !== 'auto') {
+    const n = r.int(m['workers'], 'platter.workers', 'a number of serving processes from 1 to 256, or auto (one per core)');
+    if (n < 1 || n > 256) r.invalid('platter.workers', n, 'a number of serving processes from 1 to 256, or auto (one per core)');
+    workers = n;
+  } else if (has(m, 'workers')) {
+    workers = 'auto';
+  }
   let http: PlatterSettings['http'] = { ...d.http };
   if (has(m, 'http') && m['http'] !== null) {
     const h = r.mapping(m['http'], 'platter.http', 'a mapping such as {host: 0.0.0.0, port: 6566}');
@@ -983,6 +991,7 @@ function readPlatter(r: Reader, doc: Mapping): PlatterSettings {
     onlineStoreTimeoutMs: has(m, 'online_store_timeout_ms') ? positive(m['online_store_timeout_ms'], 'platter.online_store_timeout_ms', 'milliseconds') : d.onlineStoreTimeoutMs,
     ttlPolicy,
     redisRead,
+    workers,
     http,
     grpc,
     ...(admin !== undefined ? { admin } : {}),

@@ -204,6 +204,11 @@ export interface PlatterSettings {
    * pipelined HMGETs). `auto` reads as `script` while its connection is down. @default 'auto'
    */
   readonly redisRead: 'auto' | 'script' | 'pipeline';
+  /**
+   * Serving processes sharing the HTTP and gRPC ports (`platter serve --workers`); `auto` is one
+   * per core the process may use. One process serves on one core. @default 1
+   */
+  readonly workers: number | 'auto';
   readonly http: { readonly host: string; readonly port: number };
   readonly grpc: { readonly port: number };
   /**
@@ -314,6 +319,7 @@ export const DEFAULTS = {
     onlineStoreTimeoutMs: 1000,
     ttlPolicy: 'flag',
     redisRead: 'auto',
+    workers: 1,
     /** Port of `feast serve` (cli/serve.py `--port`); Feast's host default is 127.0.0.1, ours listens on all interfaces for containers. */
     http: { host: '0.0.0.0', port: 6566 },
     grpc: { port: 6570 },

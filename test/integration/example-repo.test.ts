@@ -10,42 +10,15 @@
  * not exercised.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { entityColumn, featureColumn, isoSeconds, pyFloat32, pyRepr, responseText } from '../helpers/feast-json.js';
 import { freePort } from '../helpers/services.js';
+import { ROOT, runCli as run, waitHealthy, withTimeout, type Run } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE = join(ROOT, 'examples', 'driver_stats');
-const CLI = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'platter.ts')];
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, [...CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PLATTER_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => out, exited };
-}
-
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms).unref())]);
 
 type Rec = Record<string, unknown> & { driver_id: number; event_timestamp: string };
 
@@ -78,20 +51,7 @@ describe('the bundled example repo through the real CLI', () => {
     port = await freePort();
     const grpcPort = await freePort();
     server = run(['serve', '--repo', dir, '--port', String(port), '--grpc-port', String(grpcPort)]);
-    const deadline = Date.now() + 60_000;
-    let exitedEarly = false;
-    void server.exited.then(() => (exitedEarly = true));
-    for (;;) {
-      assert.ok(!exitedEarly, `platter serve exited before it was healthy:\n${server.output()}`);
-      assert.ok(Date.now() < deadline, `platter serve not healthy within 60 s:\n${server.output()}`);
-      try {
-        const h = await fetch(`http://127.0.0.1:${port}/health`, { headers: { connection: 'close' } });
-        if (h.status === 200) break;
-      } catch {
-        /* not listening yet */
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitHealthy(server, port, 60_000);
   });
 
   after(async () => {

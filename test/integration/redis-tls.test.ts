@@ -12,12 +12,11 @@
  * Skipped, not failed, when `openssl` or `redis-server` is missing or redis-server has no TLS.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { encodeValue } from '../../src/encoding/value-encode.js';
@@ -29,14 +28,11 @@ import { makeRepo, redisYaml, type TempRepo } from '../helpers/repo.js';
 import { freePort, uniqueProject } from '../helpers/services.js';
 import { RedisServerExited, startRedisServer, type RedisServerProcess } from '../helpers/redis-server.js';
 import { clientList, commandCalls } from '../helpers/redis-admin.js';
+import { runCli, sleep, waitHealthy, withTimeout, type Run } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'platter.ts')];
 const TS_2024 = 1704067200; // 2024-01-01T00:00:00Z
 const T0 = '2024-01-01T00:00:00Z';
 const LANE = 'platter-serve-lane';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Tools, certificates, a TLS-only redis-server
@@ -237,35 +233,6 @@ const EXPECTED = responseText(
   ],
 );
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function runCli(args: string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [...CLI, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, PLATTER_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const kill = () => child.kill('SIGKILL');
-  process.once('exit', kill);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      process.off('exit', kill);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, output: () => out, exited };
-}
-
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms).unref())]);
-
 const portOf = (addr: string | undefined) => Number(addr?.slice(addr.lastIndexOf(':') + 1));
 
 // ---------------------------------------------------------------------------------------------
@@ -293,21 +260,7 @@ for (const host of ['localhost', '127.0.0.1']) describe(`platter serve over a TL
       NODE_EXTRA_CA_CERTS: c.caPath,
     });
     const s = server;
-    let exitedEarly = false;
-    void s.exited.then(() => (exitedEarly = true));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      assert.ok(!exitedEarly, `platter serve exited before it was healthy:\n${s.output()}`);
-      assert.ok(Date.now() < deadline, `platter serve not healthy within 30 s:\n${s.output()}`);
-      try {
-        const h = await fetch(`http://127.0.0.1:${port}/health`, { headers: { connection: 'close' } });
-        await h.arrayBuffer();
-        if (h.status === 200) break;
-      } catch {
-        /* not listening yet */
-      }
-      await sleep(100);
-    }
+    await waitHealthy(s, port);
 
     // serve waits up to 2 s for the lane's handshake; on a loaded machine it may finish later, and
     // a request before then would (correctly) go through ioredis. Wait until Redis has named the

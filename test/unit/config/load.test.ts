@@ -271,7 +271,7 @@ describe('defaults (repo_config.py)', () => {
 
   test('platter section overrides, with typo warnings', () => {
     const cfg = load(`${BASE}platter:\n  max_entity_rows: 500\n  max_request_bytes: 1048576\n  online_store_timeout_ms: 50\n  ttl_policy: "null"\n  http: {host: 127.0.0.1, port: 8080}\n  grpc: {port: 0}\n  max_entity_row: 1\n`);
-    assert.deepEqual(cfg.platter, { maxEntityRows: 500, maxRequestBytes: 1048576, onlineStoreTimeoutMs: 50, ttlPolicy: 'null', redisRead: 'auto', http: { host: '127.0.0.1', port: 8080 }, grpc: { port: 0 } });
+    assert.deepEqual(cfg.platter, { maxEntityRows: 500, maxRequestBytes: 1048576, onlineStoreTimeoutMs: 50, ttlPolicy: 'null', redisRead: 'auto', workers: 1, http: { host: '127.0.0.1', port: 8080 }, grpc: { port: 0 } });
     assert.ok(cfg.warnings.some((w) => w.includes('`platter.max_entity_row`') && w.includes('did you mean `platter.max_entity_rows`')));
     assert.match(loadError(`${BASE}platter:\n  ttl_policy: drop\n`).message, /`platter\.ttl_policy` is "drop"; expected flag .* or null/);
     assert.match(loadError(`${BASE}platter:\n  max_entity_rows: 0\n`).message, /`platter\.max_entity_rows` is 0; expected a whole number of rows > 0/);

@@ -25,3 +25,13 @@ test('platter.redis_read picks the Redis read path and rejects anything else by 
   assert.equal(parseRepoConfig('project: p\nregistry: data/registry.db\n', where).platter.redisRead, 'auto');
   assert.throws(() => parseRepoConfig(yaml('lua'), where), /platter\.redis_read/);
 });
+
+test('platter.workers takes a process count or auto, default 1, and rejects anything else by name', () => {
+  const yaml = (v: string) => `project: p\nregistry: data/registry.db\nplatter:\n  workers: ${v}\n`;
+  assert.equal(parseRepoConfig('project: p\nregistry: data/registry.db\n', where).platter.workers, 1);
+  assert.equal(parseRepoConfig(yaml('4'), where).platter.workers, 4);
+  assert.equal(parseRepoConfig(yaml('auto'), where).platter.workers, 'auto');
+  for (const bad of ['0', '-1', '1.5', 'many', '257']) {
+    assert.throws(() => parseRepoConfig(yaml(bad), where), /platter\.workers/, bad);
+  }
+});

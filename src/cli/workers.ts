@@ -1,0 +1,151 @@
+/**
+ * `platter serve --workers N`: N serving processes behind the same ports (node:cluster).
+ *
+ * The read path is one event loop per process, so one process uses one core. Each worker is a
+ * whole `platter serve` (its own registry cache, Redis connections and fast lane); nothing is
+ * shared between them, so a worker is as fast as a single server and a crash takes down only its
+ * own in-flight requests.
+ *
+ * How the ports are shared: uWS binds the HTTP port itself with SO_REUSEPORT, so every worker binds
+ * it and the kernel spreads new connections over them; the gRPC server (node:http2) listens through
+ * node:cluster, whose primary accepts connections and hands them to the workers in turn. A port of
+ * 0 is resolved to one free port in the primary first, or every worker would get its own.
+ *
+ * The primary serves nothing. It checks the config once (so a bad file fails once, with one
+ * message), starts the workers, restarts a worker that dies after it was ready (with a backoff
+ * when they keep dying), and gives up when a worker cannot start at all.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { PlatterError } from '../errors.js';
+
+/** What a worker needs besides the command line: the resolved ports. */
+export interface WorkerPorts {
+  readonly http: number;
+  readonly grpc: number | null;
+}
+
+const PORTS_ENV = 'PLATTER_WORKER_PORTS';
+
+/** Ready message a worker sends to the primary once it serves. */
+const READY = 'platter:ready';
+
+/** `--workers` / `platter.workers`: a count, or `auto` (one per core the process may use). */
+export function parseWorkers(v: string | number, source: string): number {
+  if (v === 'auto') return availableParallelism();
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new PlatterError('CONFIG_INVALID', `${source} must be a whole number of processes from 1 to 256 or auto, got '${String(v)}'`);
+  }
+  return n;
+}
+
+/** The ports a worker was told to use, or null in a process that is not a worker. */
+export function workerPorts(): WorkerPorts | null {
+  if (!cluster.isWorker) return null;
+  const raw = process.env[PORTS_ENV];
+  return raw === undefined ? null : (JSON.parse(raw) as WorkerPorts);
+}
+
+/** Tells the primary this worker serves (no-op outside a cluster). */
+export function reportReady(): void {
+  if (cluster.isWorker) process.send?.(READY);
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', (err) =>
+      reject(new PlatterError('CONFIG_INVALID', `cannot find a free port on ${host}: ${err.message}; pass --port and --grpc-port`)),
+    );
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PrimaryOptions {
+  readonly count: number;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number | null;
+  readonly logger: Logger;
+}
+
+/**
+ * Runs the primary: forks `count` workers of this same command line and keeps them running.
+ * Resolves once every worker is ready; rejects if one exits before it ever was.
+ */
+export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: string): Promise<void> }> {
+  const { logger, count, host } = opts;
+  const ports: WorkerPorts = {
+    http: opts.httpPort === 0 ? await freePort(host) : opts.httpPort,
+    grpc: opts.grpcPort === 0 ? await freePort(host) : opts.grpcPort,
+  };
+  const env = { [PORTS_ENV]: JSON.stringify(ports) };
+  let stopping = false;
+  let allReady = false;
+  /** Restarts within the last minute: a worker that keeps dying is restarted ever more slowly. */
+  const recentRestarts: number[] = [];
+
+  return new Promise((resolve, reject) => {
+    let ready = 0;
+    const fork = (slot: number): Worker => {
+      const w = cluster.fork({ ...env, PLATTER_WORKER_INDEX: String(slot) });
+      let served = false;
+      w.on('message', (m: unknown) => {
+        if (m !== READY || served) return;
+        served = true;
+        if (!allReady && ++ready === count) {
+          allReady = true;
+          logger.info({ workers: count, http: ports.http, grpc: ports.grpc }, 'platter serving with workers');
+          resolve({ stop });
+        }
+      });
+      w.on('exit', (code, signal) => {
+        if (stopping) return;
+        if (!served) {
+          // It never served: the config, a port or the online store is wrong, and every worker
+          // would fail the same way. Its own message is already on stderr.
+          stopping = true;
+          for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+          reject(new PlatterError('CONFIG_INVALID', `worker ${slot} exited (${signal ?? `code ${code}`}) before it could serve; see its error above`));
+          return;
+        }
+        const now = Date.now();
+        while (recentRestarts.length > 0 && recentRestarts[0]! < now - 60_000) recentRestarts.shift();
+        recentRestarts.push(now);
+        const delay = Math.min(100 * 2 ** (recentRestarts.length - 1), 10_000);
+        logger.error({ worker: slot, pid: w.process.pid, code, signal, restartInMs: delay }, 'a worker died; starting another');
+        setTimeout(() => {
+          if (!stopping) fork(slot);
+        }, delay).unref();
+      });
+      return w;
+    };
+    for (let i = 0; i < count; i++) fork(i);
+  });
+
+  async function stop(signal: string): Promise<void> {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    logger.info({ signal, workers: workers.length }, 'shutting down workers');
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((done) => {
+            if (w.isDead()) return done();
+            const force = setTimeout(() => w.process.kill('SIGKILL'), 10_000);
+            w.once('exit', () => {
+              clearTimeout(force);
+              done();
+            });
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
