@@ -49,6 +49,11 @@ export interface ReadCells {
   readonly length: Int32Array;
   /** Per batch: the index of its first cell. */
   readonly base: readonly number[];
+  /**
+   * Pooled memory behind `start` and `length` (buffer-pool.ts `scratch`), when they live in it: the
+   * caller gives it back once it has read them.
+   */
+  readonly memory?: ArrayBuffer;
 }
 
 export interface OnlineReader {

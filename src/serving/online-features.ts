@@ -8,6 +8,7 @@ import { decodeTimestamp } from '../encoding/timestamp.js';
 import { isNullValue } from '../encoding/value-json.js';
 import type { RegistryCache } from '../registry/registry-cache.js';
 import type { OnlineReader, ReadBatch, ReadCells } from '../online/types.js';
+import { scratch } from '../online/buffer-pool.js';
 import { Planner, type Plan } from './plan.js';
 import { toEntityScalar } from './entity-values.js';
 import {
@@ -146,6 +147,9 @@ export class OnlineFeatureService {
 
     const cells = await this.#reader.read(batches);
     const nowSeconds = Math.floor((this.#opts.now?.() ?? Date.now()) / 1000);
+    const featureCells = this.#cells(plan, batches, cells, rowToKey, rowCount, nowSeconds);
+    // The read's offsets are copied into the result's cells: nothing reads them any more.
+    if (cells.memory !== undefined) scratch.give(cells.memory);
     return {
       featureNames: plan.featureNames,
       rowCount,
@@ -153,7 +157,7 @@ export class OnlineFeatureService {
         (c): EntityColumn => ({ name: c.output, valueType: c.valueType, values: column(c.name, c.valueType) }),
       ),
       features: plan.outputFeatureNames,
-      cells: this.#cells(plan, batches, cells, rowToKey, rowCount, nowSeconds),
+      cells: featureCells,
     };
   }
 
@@ -215,8 +219,9 @@ export class OnlineFeatureService {
     }
     const total = plan.features.length * rowCount;
     // Every array of the result and of the timestamp cache in one allocation (8-byte elements
-    // first, then 4, then 1: each view stays aligned).
-    const mem = new ArrayBuffer((total + tsTotal) * 8 + (3 * total + tsTotal) * 4 + total + tsTotal);
+    // first, then 4, then 1: each view stays aligned). Reused memory (releaseResult): every element
+    // read below is written first; only `state` starts cleared.
+    const mem = scratch.take((total + tsTotal) * 8 + (3 * total + tsTotal) * 4 + total + tsTotal);
     let at = 0;
     const tsSeconds = new Float64Array(mem, at, total);
     const secondsOf = new Float64Array(mem, (at += total * 8), tsTotal);
@@ -225,7 +230,7 @@ export class OnlineFeatureService {
     const tsNanos = new Uint32Array(mem, (at += total * 4), total);
     const nanosOf = new Uint32Array(mem, (at += total * 4), tsTotal);
     const statuses = new Uint8Array(mem, (at += tsTotal * 4), total);
-    const state = new Uint8Array(mem, at + total, tsTotal);
+    const state = new Uint8Array(mem, at + total, tsTotal).fill(0);
     const nullStale = this.#opts.ttlPolicy === 'null';
     let i = 0;
     for (const f of plan.features) {
@@ -252,13 +257,20 @@ export class OnlineFeatureService {
               const ts = decodeTimestamp(data, at, at + len);
               secondsOf[t] = ts.seconds;
               nanosOf[t] = ts.nanos;
+            } else {
+              secondsOf[t] = 0;
+              nanosOf[t] = 0;
             }
           }
         }
         const vs = start[cell + slot]!;
         const vl = length[cell + slot]!;
         if (state[t] === 2 || vl < 0) {
+          valueStart[i] = 0;
           valueLength[i] = -1;
+          // NOT_FOUND carries the zero timestamp (Feast: an unset Timestamp).
+          tsSeconds[i] = 0;
+          tsNanos[i] = 0;
           statuses[i] = FieldStatus.NOT_FOUND;
           continue;
         }
@@ -278,6 +290,15 @@ export class OnlineFeatureService {
         }
       }
     }
-    return { data, valueStart, valueLength, statuses, tsSeconds, tsNanos };
+    return { data, valueStart, valueLength, statuses, tsSeconds, tsNanos, memory: mem };
   }
+}
+
+/**
+ * Gives a result's cell memory back for the next request. Call it once the result has been
+ * rendered or encoded (or dropped) and nothing reads it any more; a result never released is
+ * simply collected.
+ */
+export function releaseResult(result: OnlineFeaturesResult): void {
+  if (result.cells.memory !== undefined) scratch.give(result.cells.memory);
 }

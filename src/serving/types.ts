@@ -47,6 +47,8 @@ export interface FeatureCells {
   readonly statuses: Uint8Array;
   readonly tsSeconds: Float64Array;
   readonly tsNanos: Uint32Array;
+  /** Pooled memory behind the arrays above (online/buffer-pool.ts): see `releaseResult`. */
+  readonly memory?: ArrayBuffer;
 }
 
 export interface OnlineFeaturesResult {

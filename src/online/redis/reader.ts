@@ -30,6 +30,7 @@ import type { RedisClient } from './connect.js';
 import type { ClusterLanes } from './cluster-lanes.js';
 import type { RespLane } from './lane.js';
 import { KeyedCommand, RespReplyError, type RespReplies } from './resp.js';
+import { scratch } from '../buffer-pool.js';
 
 /**
  * KEYS: every key of every group, group after group. ARGV: number of groups G, then the key count
@@ -232,15 +233,19 @@ export class RedisOnlineReader implements OnlineReader {
     const r = await lane.send(out, replies, elements);
     if (!whole) {
       if (r.count !== cells) throw new Error(`Redis answered ${r.count} of ${cells} fields`);
-      return { data: r.data, start: r.start, length: r.length, base };
+      return { data: r.data, start: r.start, length: r.length, base, memory: r.memory };
     }
-    return this.#placeWholeHashes(batches, r, base, cells);
+    const placed = this.#placeWholeHashes(batches, r, base, cells);
+    scratch.give(r.memory);
+    return placed;
   }
 
   /** A read with HGETALL in it: every reply's elements placed in its key's cells (placeReply). */
   #placeWholeHashes(batches: readonly ReadBatch[], r: RespReplies, base: number[], cells: number): ReadCells {
-    const start = new Int32Array(cells);
-    const length = new Int32Array(cells).fill(-1);
+    // `start` of a cell is read only where its `length` is set, so only `length` is cleared.
+    const memory = scratch.take(cells * 8);
+    const start = new Int32Array(memory, 0, cells);
+    const length = new Int32Array(memory, cells * 4, cells).fill(-1);
     let e = 0;
     let reply = 0;
     for (let b = 0; b < batches.length; b++) {
@@ -251,7 +256,7 @@ export class RedisOnlineReader implements OnlineReader {
         e = placeReply(prep, width, r, e, r.replyElements[reply]!, start, length, base[b]! + k * width, 0);
       }
     }
-    return { data: r.data, start, length, base };
+    return { data: r.data, start, length, base, memory };
   }
 
   /**

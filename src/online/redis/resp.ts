@@ -9,6 +9,8 @@
  * 100-key x 55-field read); this parser records two integers per element.
  */
 
+import { scratch } from '../buffer-pool.js';
+
 const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** `$<len>\r\n<bytes>\r\n` for each argument, concatenated. */
@@ -83,6 +85,8 @@ export interface RespReplies {
   readonly count: number;
   /** Per top-level reply: its element count (array length, 1 for a bulk, 0 otherwise, -1 nil array). */
   readonly replyElements: Int32Array;
+  /** The pooled memory behind the offset arrays (buffer-pool.ts): given back when they are no longer read. */
+  readonly memory: ArrayBuffer;
 }
 
 /** A Redis error reply (`-ERR ...`). The batch's other replies were read, so the stream is intact. */
@@ -105,6 +109,8 @@ export class PendingReplies {
   length: Int32Array;
   count = 0;
   readonly replyElements: Int32Array;
+  /** Pooled (`scratch`): `start`, `length` (until they grow) and `replyElements` live in it. */
+  readonly memory: ArrayBuffer;
   /** Stream offset of this batch's first reply byte; -1 until it arrives. */
   base = -1;
   /** Earlier chunks' parts of the replies (chunks kept as they are). */
@@ -121,7 +127,8 @@ export class PendingReplies {
     this.replies = replies;
     const cap = Math.max(4, elementsHint);
     // One allocation for the three arrays.
-    const mem = new ArrayBuffer((2 * cap + replies) * 4);
+    const mem = scratch.take((2 * cap + replies) * 4);
+    this.memory = mem;
     this.start = new Int32Array(mem, 0, cap);
     this.length = new Int32Array(mem, cap * 4, cap);
     this.replyElements = new Int32Array(mem, cap * 8, replies);

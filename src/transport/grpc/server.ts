@@ -8,7 +8,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import { PlatterError } from '../../errors.js';
 import { protosDir } from '../../proto/root.js';
-import type { OnlineFeatureService } from '../../serving/online-features.js';
+import { releaseResult, type OnlineFeatureService } from '../../serving/online-features.js';
 import { decodeGrpcRequest } from './decode-request.js';
 import { encodeOnlineFeaturesResponse } from './encode-response.js';
 
@@ -70,7 +70,18 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
         return;
       }
       deps.service.get(req).then(
-        (result) => cb(null, encodeOnlineFeaturesResponse(result)),
+        (result) => {
+          let bytes: Buffer;
+          try {
+            bytes = encodeOnlineFeaturesResponse(result);
+          } catch (err) {
+            cb(toStatus(err, deps.logger));
+            return;
+          } finally {
+            releaseResult(result);
+          }
+          cb(null, bytes);
+        },
         (err) => cb(toStatus(err, deps.logger)),
       );
     },

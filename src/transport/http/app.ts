@@ -6,7 +6,7 @@
 import uWS from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { ErrorCodes, PlatterError } from '../../errors.js';
-import type { OnlineFeatureService } from '../../serving/online-features.js';
+import { releaseResult, type OnlineFeatureService } from '../../serving/online-features.js';
 import type { OnlineFeaturesResult } from '../../serving/types.js';
 import { decodeOnlineFeaturesBody } from './decode-request.js';
 import { renderOnlineFeaturesJson } from './render-json.js';
@@ -103,14 +103,16 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
         (result) => {
           // Rendered and sent in one synchronous step: the rendered bytes live in a buffer the
           // next response reuses, and uWS copies them before `end` returns.
-          if (state.aborted) return;
+          if (state.aborted) return releaseResult(result);
           let json: Buffer;
           try {
             json = renderOnlineFeaturesJson(result);
           } catch (err) {
+            releaseResult(result);
             sendError(res, err);
             return;
           }
+          releaseResult(result);
           send(res, 200, json);
         },
         (err) => {
