@@ -21,6 +21,14 @@ import { ENTITY, checkIds, featureRefs, type Workload } from './workloads.js';
 
 const METHOD = '/feast.serving.ServingService/GetOnlineFeatures';
 
+/**
+ * The clients' HTTP/2 receive window, per stream and per connection. HTTP/2's default (and
+ * grpc-js's) is 64 KiB for the whole connection, so 16 calls in flight whose responses are 70 KB to
+ * 350 KB each would make the server stop every few frames for a WINDOW_UPDATE; gRPC's C core (Python)
+ * and Go clients grow their windows to the bandwidth-delay product instead. 16 MiB stands for that.
+ */
+const RECEIVE_WINDOW = 16 * 1024 * 1024;
+
 interface Codec {
   serialize(req: object): Buffer;
   deserialize(bytes: Buffer): any;
@@ -138,8 +146,11 @@ function h2Unary(session: http2.ClientHttp2Session, framed: Buffer): Promise<Buf
 
 function connectH2(address: string): Promise<http2.ClientHttp2Session> {
   return new Promise((resolve, reject) => {
-    const s = http2.connect(`http://${address}`);
-    s.once('connect', () => resolve(s));
+    const s = http2.connect(`http://${address}`, { settings: { initialWindowSize: RECEIVE_WINDOW } });
+    s.once('connect', () => {
+      s.setLocalWindowSize(RECEIVE_WINDOW);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }
@@ -161,6 +172,7 @@ async function openChannels(kind: 'grpc-js' | 'h2', address: string, count: numb
           'grpc.use_local_subchannel_pool': 1,
           'grpc.channel_id': i,
           'grpc.max_receive_message_length': -1,
+          'grpc-node.flow_control_window': RECEIVE_WINDOW,
         }),
     );
     return {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { EncodingPass, OpenRow, ResultRow, TargetCheck } from './lib/report.js';
+import { evaluateTargets } from './lib/targets.js';
 
 const file = process.argv[2];
 if (!file) {
@@ -122,6 +123,8 @@ out.push(
   '',
 );
 
+// Evaluated again from the rows, so files written before a target was added get its verdict too.
+const targets = doc.rows.length > 0 ? evaluateTargets(doc.rows, doc.openLoop, doc.rows[0]!.encoding) : doc.targets;
 out.push('Targets (issue item 3, default encoding):', '');
-for (const t of doc.targets) out.push(`- ${t.met === null ? 'n/a' : t.met ? '**met**' : '**missed**'}: ${t.description}: ${t.value}`);
+for (const t of targets) out.push(`- ${t.met === null ? 'n/a' : t.met ? '**met**' : '**missed**'}: ${t.description}: ${t.value}`);
 process.stdout.write(`${out.join('\n')}\n`);
