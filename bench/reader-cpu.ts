@@ -103,7 +103,7 @@ class StandInLane {
       this.#parser.feed(
         this.#readBuffer.subarray(0, n),
         () => (result === null ? pending : undefined),
-        (p, data) => (result = { data, start: p.start, length: p.length, count: p.count, replyElements: p.replyElements, memory: p.memory }),
+        (p, data) => (result = { data, start: p.start, length: p.length, count: p.count, replyElements: p.replyElements, memory: p.memory, dataMemory: p.copyBuf?.buffer as ArrayBuffer | undefined }),
       );
     }
     if (result === null) throw new Error('stand-in reply incomplete');

@@ -54,6 +54,8 @@ export interface ReadCells {
    * caller gives it back once it has read them.
    */
   readonly memory?: ArrayBuffer;
+  /** Pooled memory behind `data`, when it lives in it: given back once the cells built on it are used. */
+  readonly dataMemory?: ArrayBuffer | undefined;
 }
 
 export interface OnlineReader {

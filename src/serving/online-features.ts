@@ -290,7 +290,7 @@ export class OnlineFeatureService {
         }
       }
     }
-    return { data, valueStart, valueLength, statuses, tsSeconds, tsNanos, memory: mem };
+    return { data, valueStart, valueLength, statuses, tsSeconds, tsNanos, memory: mem, dataMemory: cells.dataMemory };
   }
 }
 
@@ -300,5 +300,7 @@ export class OnlineFeatureService {
  * simply collected.
  */
 export function releaseResult(result: OnlineFeaturesResult): void {
-  if (result.cells.memory !== undefined) scratch.give(result.cells.memory);
+  const { memory, dataMemory } = result.cells;
+  if (memory !== undefined) scratch.give(memory);
+  if (dataMemory !== undefined) scratch.give(dataMemory);
 }

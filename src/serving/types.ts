@@ -49,6 +49,8 @@ export interface FeatureCells {
   readonly tsNanos: Uint32Array;
   /** Pooled memory behind the arrays above (online/buffer-pool.ts): see `releaseResult`. */
   readonly memory?: ArrayBuffer;
+  /** Pooled memory behind `data` (the store's reply), likewise. */
+  readonly dataMemory?: ArrayBuffer | undefined;
 }
 
 export interface OnlineFeaturesResult {

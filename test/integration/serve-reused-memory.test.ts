@@ -7,7 +7,10 @@
  *  - never-written entities: NOT_FOUND, null, epoch timestamps;
  *  - a view whose `_ts:` field is present but empty (Feast parses empty Timestamp bytes as
  *    seconds 0): the values, PRESENT, epoch timestamps;
- *  - the same through HMGET (a few of the features) and through gRPC.
+ *  - the same through HMGET (a few of the features) and through gRPC;
+ *  - eight large requests in flight at once, each checked: a buffer lent to two of them at once
+ *    (replies parsed into one while the other's cells point at it) shows up here, and only here
+ *    (checked by making the pool hand out a buffer without taking it off its free list).
  * Real server over HTTP and gRPC, real Redis.
  */
 import assert from 'node:assert/strict';
@@ -123,6 +126,37 @@ describe('large reads on reused memory', () => {
       }
     });
   }
+
+  it('concurrent large reads: each answer is its own (no buffer serves two requests at once)', async () => {
+    // Eight requests in flight at once, each a different rotation of the present ids, half of
+    // them with never-written ids mixed in: their replies are parsed while others are rendered.
+    const shapes = Array.from({ length: 8 }, (_, k) => {
+      const ids = PRESENT_IDS.map((_, i) => PRESENT_IDS[(i + k * 37) % ROWS]!);
+      if (k % 2 === 1) for (let i = 0; i < ROWS; i += 3) ids[i] = MISSING_IDS[i]!;
+      return ids;
+    });
+    const expectedFor = (ids: readonly number[]) =>
+      responseText(
+        ['driver_id', ...FEATURES],
+        [
+          entityColumn(ids.map(String)),
+          ...FEATURES.map((f, j) =>
+            featureColumn(
+              ids.map((id) => (id > ROWS ? 'null' : String(value(id, j)))),
+              ids.map((id) => (id > ROWS ? 'NOT_FOUND' : 'PRESENT')),
+              ids.map((id) => (id > ROWS ? EPOCH : isoSeconds(T0 + id))),
+            ),
+          ),
+        ],
+      );
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(shapes.map((ids) => server.post('/get-online-features', request(ids, FEATURES))));
+      answers.forEach((res, k) => {
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.text, expectedFor(shapes[k]!), `request ${k}, round ${round}`);
+      });
+    }
+  });
 
   it('gRPC: NOT_FOUND rows right after fully PRESENT ones', async () => {
     const c = servingClients(server.grpcAddress);

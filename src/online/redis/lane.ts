@@ -258,7 +258,7 @@ export class RespLane {
       b.reject(new RespReplyError(b.error));
       return;
     }
-    b.resolve({ data, start: b.start, length: b.length, count: b.count, replyElements: b.replyElements, memory: b.memory });
+    b.resolve({ data, start: b.start, length: b.length, count: b.count, replyElements: b.replyElements, memory: b.memory, dataMemory: b.copyBuf?.buffer as ArrayBuffer | undefined });
   }
 
   /** Fails batches past their deadline; a lane whose oldest batch is long overdue is reconnected. */

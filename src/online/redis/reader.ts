@@ -233,7 +233,7 @@ export class RedisOnlineReader implements OnlineReader {
     const r = await lane.send(out, replies, elements);
     if (!whole) {
       if (r.count !== cells) throw new Error(`Redis answered ${r.count} of ${cells} fields`);
-      return { data: r.data, start: r.start, length: r.length, base, memory: r.memory };
+      return { data: r.data, start: r.start, length: r.length, base, memory: r.memory, dataMemory: r.dataMemory };
     }
     const placed = this.#placeWholeHashes(batches, r, base, cells);
     scratch.give(r.memory);
@@ -256,7 +256,7 @@ export class RedisOnlineReader implements OnlineReader {
         e = placeReply(prep, width, r, e, r.replyElements[reply]!, start, length, base[b]! + k * width, 0);
       }
     }
-    return { data: r.data, start, length, base, memory };
+    return { data: r.data, start, length, base, memory, dataMemory: r.dataMemory };
   }
 
   /**
@@ -339,6 +339,9 @@ export class RedisOnlineReader implements OnlineReader {
         e = placeReply(batch.prepared as PreparedRead, width, r, e, r.replyElements[j]!, start, length, at, shift);
       }
       shift += r.data.length;
+      // Copied into `data`: nothing reads this node's reply any more.
+      scratch.give(r.memory);
+      if (r.dataMemory !== undefined) scratch.give(r.dataMemory);
     }
     return { data, start, length, base };
   }

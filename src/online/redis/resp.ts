@@ -87,6 +87,8 @@ export interface RespReplies {
   readonly replyElements: Int32Array;
   /** The pooled memory behind the offset arrays (buffer-pool.ts): given back when they are no longer read. */
   readonly memory: ArrayBuffer;
+  /** The pooled memory behind `data` when the parser copied it (copyChunks): given back after the cells are used. */
+  readonly dataMemory?: ArrayBuffer | undefined;
 }
 
 /** A Redis error reply (`-ERR ...`). The batch's other replies were read, so the stream is intact. */
@@ -115,16 +117,18 @@ export class PendingReplies {
   base = -1;
   /** Earlier chunks' parts of the replies (chunks kept as they are). */
   pieces: Buffer[] | null = null;
-  /** Earlier chunks' parts of the replies (copied chunks): bytes [copyStart, copyEnd) of `copySlab`. */
-  copySlab: Buffer | null = null;
-  copyStart = 0;
+  /** The replies' bytes so far (copied chunks): `[0, copyEnd)` of this batch's own pooled buffer. */
+  copyBuf: Buffer | null = null;
   copyEnd = 0;
+  /** Elements expected (the caller's hint): sizes the first copy buffer. */
+  readonly elementsHint: number;
   /** Where this batch starts in the current chunk. */
   pieceStart = 0;
   error: string | null = null;
 
   constructor(replies: number, elementsHint: number) {
     this.replies = replies;
+    this.elementsHint = elementsHint;
     const cap = Math.max(4, elementsHint);
     // One allocation for the three arrays.
     const mem = scratch.take((2 * cap + replies) * 4);
@@ -171,19 +175,23 @@ const enum State {
  * parser keeps just enough state (a header being read, bytes left of a bulk, elements left of an
  * array) to resume. Nested arrays are not part of the commands the lane sends and are refused.
  */
-/** Copied reply bytes are appended to slabs of this size (a larger reply gets its own). */
-const SLAB_BYTES = 1 << 20;
+/**
+ * A batch's first copy buffer: room for this many bytes per expected element (a bulk's header,
+ * bytes and CRLF; Feast's values and field names are short), and at least 64 KiB so it comes from
+ * the pool (buffer-pool.ts); it doubles when a reply is larger.
+ */
+const BYTES_PER_ELEMENT = 16;
+const MIN_COPY_BYTES = 1 << 16;
 
 export class RespReplyParser {
   /** Chunks are reused by their producer after `feed` returns: keep copies, never views. */
   readonly #copy: boolean;
   /**
-   * Copies go one after another into a shared slab, and a batch's bytes are a view of it, so a
-   * reply spread over many chunks is copied once (not once per chunk and again to join them).
-   * A view keeps its slab alive only as long as the batch's cells are in use.
+   * Each batch copies into a pooled buffer of its own (PendingReplies.copyBuf), so a reply spread
+   * over many chunks is copied once (not once per chunk and again to join them), and the reader
+   * gives the buffer back once the request's cells are used (`RespReplies.dataMemory`): wide
+   * reads copy ~7 KB per entity, which as fresh buffers kept V8 collecting for external memory.
    */
-  #slab: Buffer | null = null;
-  #slabUsed = 0;
   #state = State.Type;
   #type = 0;
   #neg = false;
@@ -374,7 +382,7 @@ export class RespReplyParser {
   #dataOf(p: PendingReplies, chunk: Buffer, endInChunk: number): Buffer {
     if (this.#copy) {
       this.#append(p, chunk, p.pieceStart, endInChunk);
-      return p.copySlab!.subarray(p.copyStart, p.copyEnd);
+      return p.copyBuf!.subarray(0, p.copyEnd);
     }
     const last = chunk.subarray(p.pieceStart, endInChunk);
     if (p.pieces === null) return last;
@@ -382,29 +390,22 @@ export class RespReplyParser {
     return Buffer.concat(p.pieces);
   }
 
-  /** Copies chunk[from, to) after the batch's bytes so far, keeping them contiguous in one slab. */
+  /** Copies chunk[from, to) after the batch's bytes so far, keeping them contiguous in its own buffer. */
   #append(p: PendingReplies, chunk: Buffer, from: number, to: number): void {
     const n = to - from;
-    let slab = this.#slab;
-    if (p.copySlab === null) {
-      // The batch's first bytes: they start wherever the slab is free.
-      if (slab === null || this.#slabUsed + n > slab.length) {
-        slab = this.#slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, n));
-        this.#slabUsed = 0;
+    const buf = p.copyBuf;
+    if (buf === null || p.copyEnd + n > buf.length) {
+      const want = Math.max(p.copyEnd + n, buf === null ? Math.max(MIN_COPY_BYTES, p.elementsHint * BYTES_PER_ELEMENT) : 2 * buf.length);
+      const mem = scratch.take(want);
+      const next = Buffer.from(mem, 0, mem.byteLength);
+      if (buf !== null) {
+        buf.copy(next, 0, 0, p.copyEnd);
+        // Only this batch ever saw this buffer, and its bytes are now in `next`.
+        scratch.give(buf.buffer as ArrayBuffer);
       }
-      p.copySlab = slab;
-      p.copyStart = p.copyEnd = this.#slabUsed;
-    } else if (p.copySlab !== slab || p.copyEnd + n > slab.length) {
-      // No room after the batch's bytes: move them to a new slab with room to grow.
-      const have = p.copyEnd - p.copyStart;
-      slab = this.#slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, 2 * (have + n)));
-      p.copySlab.copy(slab, 0, p.copyStart, p.copyEnd);
-      p.copySlab = slab;
-      p.copyStart = 0;
-      p.copyEnd = have;
+      p.copyBuf = next;
     }
-    chunk.copy(slab, p.copyEnd, from, to);
+    chunk.copy(p.copyBuf!, p.copyEnd, from, to);
     p.copyEnd += n;
-    this.#slabUsed = p.copyEnd;
   }
 }

@@ -204,7 +204,7 @@ describe('RespReplyParser: reply shapes (one chunk)', () => {
   });
 });
 
-describe('RespReplyParser: copied chunks over several 1 MiB slabs', () => {
+describe('RespReplyParser: copied chunks, each batch in its own buffer grown as replies arrive', () => {
   test('batches of 300 kB to 2.5 MB in 64 kB reads: each batch intact, earlier ones unchanged by later ones', () => {
     const rnd = mulberry32(7);
     const batches: { text: Buffer; values: string[] }[] = [];
