@@ -12,8 +12,8 @@
  * 0 is resolved to one free port in the primary first, or every worker would get its own.
  *
  * The primary serves nothing. It checks the config once (so a bad file fails once, with one
- * message), starts the workers, restarts a worker that dies after it was ready (with a backoff
- * when they keep dying), and gives up when a worker cannot start at all.
+ * message), starts the workers, restarts a worker that dies (with a backoff when they keep
+ * dying), and gives up when one of the first workers cannot start at all.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
@@ -94,7 +94,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
   return new Promise((resolve, reject) => {
     let ready = 0;
     const fork = (slot: number): Worker => {
-      const w = cluster.fork({ ...env, PLATTER_WORKER_INDEX: String(slot) });
+      const w = cluster.fork(env);
       let served = false;
       w.on('message', (m: unknown) => {
         if (m !== READY || served) return;
@@ -107,9 +107,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
       });
       w.on('exit', (code, signal) => {
         if (stopping) return;
-        if (!served) {
-          // It never served: the config, a port or the online store is wrong, and every worker
-          // would fail the same way. Its own message is already on stderr.
+        if (!served && !allReady) {
+          // A first worker never served: the config, a port or the online store is wrong, and
+          // every worker would fail the same way. Its own message is already on stderr. (A
+          // replacement that cannot start is retried below: the same setup served before.)
           stopping = true;
           for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
           reject(new PlatterError('CONFIG_INVALID', `worker ${slot} exited (${signal ?? `code ${code}`}) before it could serve; see its error above`));
