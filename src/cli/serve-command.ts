@@ -3,11 +3,11 @@
  * primary that runs that many servers on the same ports (workers.ts). Signals stop it cleanly.
  */
 import cluster from 'node:cluster';
-import { PlatterError } from '../errors.js';
 import { loadRepoConfig } from '../config/load.js';
 import { validateForServe } from '../config/validate-serve.js';
-import { serve, type ServeOptions } from './serve.js';
-import { parseWorkers, reportReady, runPrimary, workerPorts } from './workers.js';
+import { startAdminServer, type AdminServer } from '../ops/admin.js';
+import { adminSettings, serve, type ServeOptions } from './serve.js';
+import { answerAdmin, parseWorkers, reportReady, runPrimary, workerPorts } from './workers.js';
 
 function onSignals(logger: ServeOptions['logger'], stop: (signal: string) => Promise<void>): void {
   const handler = (signal: string) => {
@@ -21,13 +21,15 @@ function onSignals(logger: ServeOptions['logger'], stop: (signal: string) => Pro
 async function serveOne(opts: ServeOptions): Promise<void> {
   const server = await serve(opts);
   onSignals(opts.logger, () => server.close());
+  answerAdmin(server.adminBackend);
   reportReady();
 }
 
 export async function serveCommand(opts: ServeOptions, workersFlag: string | undefined): Promise<void> {
   const ports = workerPorts();
   if (ports !== null) {
-    await serveOne({ ...opts, port: ports.http, grpcPort: ports.grpc });
+    // The primary owns the admin port.
+    await serveOne({ ...opts, port: ports.http, grpcPort: ports.grpc, adminPort: null });
     return;
   }
   const config = loadRepoConfig(opts.repo, opts.env ? { env: opts.env } : undefined);
@@ -39,14 +41,8 @@ export async function serveCommand(opts: ServeOptions, workersFlag: string | und
   // Checked once here, so a bad config is one message rather than one per worker.
   for (const w of config.warnings) opts.logger.warn(w);
   validateForServe(config);
-  const adminPort = opts.adminPort !== undefined ? opts.adminPort : (config.platter.admin?.port ?? null);
-  if (adminPort !== null) {
-    // A refresh request would reach one worker and /metrics would describe one worker.
-    throw new PlatterError(
-      'CONFIG_UNSUPPORTED',
-      `${config.configPath}: the admin endpoint (port ${adminPort}) serves one process; run it with --workers 1, or drop the admin port and let each worker refresh the registry on its poll and events`,
-    );
-  }
+  // Refused here, before any worker starts, when the admin port has no token.
+  const adminCfg = adminSettings(config, opts);
   const primary = await runPrimary({
     count,
     host: opts.host ?? config.platter.http.host,
@@ -54,5 +50,17 @@ export async function serveCommand(opts: ServeOptions, workersFlag: string | und
     grpcPort: opts.grpcPort === undefined ? config.platter.grpc.port : opts.grpcPort,
     logger: opts.logger,
   });
-  onSignals(opts.logger, (signal) => primary.stop(signal));
+  let admin: AdminServer | null = null;
+  if (adminCfg !== null) {
+    try {
+      admin = await startAdminServer({ ...adminCfg, logger: opts.logger, backend: primary.admin });
+    } catch (err) {
+      await primary.stop('admin port failed');
+      throw err;
+    }
+  }
+  onSignals(opts.logger, async (signal) => {
+    await admin?.close();
+    await primary.stop(signal);
+  });
 }

@@ -16,7 +16,7 @@ import { OnlineFeatureService } from '../serving/online-features.js';
 import { startHttpServer, type HttpServer } from '../transport/http/app.js';
 import { startGrpcServer, type GrpcServer } from '../transport/grpc/server.js';
 import { VERSION } from '../ops/version.js';
-import { startAdminServer, type AdminServer } from '../ops/admin.js';
+import { localAdminBackend, startAdminServer, type AdminBackend, type AdminServer } from '../ops/admin.js';
 import { processMetrics, registryMetrics } from '../ops/metrics.js';
 
 export interface ServeOptions {
@@ -42,12 +42,14 @@ export interface RunningServer {
   readonly grpc: GrpcServer | null;
   /** The admin endpoint, when enabled. */
   readonly admin: AdminServer | null;
+  /** What the admin routes do in this process (a worker answers its primary's admin port with it). */
+  readonly adminBackend: AdminBackend;
   readonly registry: RegistryCache;
   readonly service: OnlineFeatureService;
   close(): Promise<void>;
 }
 
-interface AdminSettings {
+export interface AdminSettings {
   host: string;
   port: number;
   token: string;
@@ -57,7 +59,7 @@ interface AdminSettings {
  * The admin endpoint's settings, or null when no port is given (flag or `platter.admin.port`).
  * A port without a token is refused: the endpoint triggers work on every replica.
  */
-function adminSettings(cfg: RepoConfig, opts: ServeOptions): AdminSettings | null {
+export function adminSettings(cfg: RepoConfig, opts: ServeOptions): AdminSettings | null {
   const a = cfg.platter.admin;
   const port = opts.adminPort !== undefined ? opts.adminPort : (a?.port ?? null);
   if (port === null) return null;
@@ -151,15 +153,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       throw err;
     }
   }
+  const adminBackend = localAdminBackend(registry, () => [...registryMetrics(registry), ...processMetrics()], logger);
   let admin: AdminServer | null = null;
   if (adminCfg !== null) {
     try {
-      admin = await startAdminServer({
-        ...adminCfg,
-        registry,
-        logger,
-        metrics: () => [...registryMetrics(registry), ...processMetrics()],
-      });
+      admin = await startAdminServer({ ...adminCfg, logger, backend: adminBackend });
     } catch (err) {
       http.close();
       await grpc?.close();
@@ -177,6 +175,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     http,
     grpc,
     admin,
+    adminBackend,
     registry,
     service,
     async close() {

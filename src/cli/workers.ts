@@ -11,15 +11,19 @@
  * node:cluster, whose primary accepts connections and hands them to the workers in turn. A port of
  * 0 is resolved to one free port in the primary first, or every worker would get its own.
  *
- * The primary serves nothing. It checks the config once (so a bad file fails once, with one
+ * The primary serves no features. It checks the config once (so a bad file fails once, with one
  * message), starts the workers, restarts a worker that dies (with a backoff when they keep
- * dying), and gives up when one of the first workers cannot start at all.
+ * dying), and gives up when one of the first workers cannot start at all. It owns the admin port:
+ * a refresh runs on every worker, and /metrics carries every worker's samples (`worker` label),
+ * over the cluster's IPC channel (`AdminRequest` / `AdminReply`).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { PlatterError } from '../errors.js';
+import type { AdminAnswer, AdminBackend } from '../ops/admin.js';
+import type { MetricFamily } from '../ops/metrics.js';
 
 /** What a worker needs besides the command line: the resolved ports. */
 export interface WorkerPorts {
@@ -54,6 +58,33 @@ export function reportReady(): void {
   if (cluster.isWorker) process.send?.(READY);
 }
 
+type AdminOp = 'refresh' | 'force-refresh' | 'registry' | 'metrics';
+interface AdminRequest {
+  readonly type: 'platter:admin';
+  readonly id: number;
+  readonly op: AdminOp;
+}
+interface AdminReply {
+  readonly type: 'platter:admin-reply';
+  readonly id: number;
+  readonly answer?: AdminAnswer;
+  readonly metrics?: MetricFamily[];
+}
+
+/** In a worker: answers the primary's admin requests with this process's own admin backend. */
+export function answerAdmin(backend: AdminBackend): void {
+  if (!cluster.isWorker) return;
+  process.on('message', (m: AdminRequest) => {
+    if (m?.type !== 'platter:admin') return;
+    const reply = (r: Omit<AdminReply, 'type' | 'id'>) => process.send?.({ type: 'platter:admin-reply', id: m.id, ...r } satisfies AdminReply);
+    const run =
+      m.op === 'metrics'
+        ? backend.metrics().then((metrics) => reply({ metrics }))
+        : (m.op === 'registry' ? backend.registry() : backend.refresh(m.op === 'force-refresh')).then((answer) => reply({ answer }));
+    run.catch((err: unknown) => reply({ answer: { status: 500, body: { error: { code: 'INTERNAL', message: (err as Error).message } } } }));
+  });
+}
+
 async function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -79,7 +110,7 @@ export interface PrimaryOptions {
  * Runs the primary: forks `count` workers of this same command line and keeps them running.
  * Resolves once every worker is ready; rejects if one exits before it ever was.
  */
-export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: string): Promise<void> }> {
+export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: string): Promise<void>; admin: AdminBackend }> {
   const { logger, count, host } = opts;
   const ports: WorkerPorts = {
     http: opts.httpPort === 0 ? await freePort(host) : opts.httpPort,
@@ -90,6 +121,9 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
   let allReady = false;
   /** Restarts within the last minute: a worker that keeps dying is restarted ever more slowly. */
   const recentRestarts: number[] = [];
+  /** Workers that have served, by slot (what the `worker` metrics label names). */
+  const serving = new Map<number, Worker>();
+  const admin = clusterAdmin(serving);
 
   return new Promise((resolve, reject) => {
     let ready = 0;
@@ -99,13 +133,15 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
       w.on('message', (m: unknown) => {
         if (m !== READY || served) return;
         served = true;
+        serving.set(slot, w);
         if (!allReady && ++ready === count) {
           allReady = true;
           logger.info({ workers: count, http: ports.http, grpc: ports.grpc }, 'platter serving with workers');
-          resolve({ stop });
+          resolve({ stop, admin });
         }
       });
       w.on('exit', (code, signal) => {
+        if (serving.get(slot) === w) serving.delete(slot);
         if (stopping) return;
         if (!served && !allReady) {
           // A first worker never served: the config, a port or the online store is wrong, and
@@ -149,4 +185,72 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
       ),
     );
   }
+}
+
+/** Admin requests answered by every serving worker (registry: by one). */
+function clusterAdmin(serving: ReadonlyMap<number, Worker>): AdminBackend {
+  let nextId = 0;
+  const pending = new Map<number, (r: AdminReply | null) => void>();
+  cluster.on('message', (_w, m: AdminReply) => {
+    if (m?.type !== 'platter:admin-reply') return;
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  });
+  /** One worker's reply, or null when it does not answer in time (it died, or is stuck). */
+  const ask = (w: Worker, op: AdminOp, timeoutMs: number): Promise<AdminReply | null> =>
+    new Promise((resolve) => {
+      const id = ++nextId;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      w.send({ type: 'platter:admin', id, op } satisfies AdminRequest);
+    });
+  const noWorker: AdminAnswer = { status: 503, body: { error: { code: 'UNAVAILABLE', message: 'no worker is serving yet; retry shortly' } } };
+  const silent = (slot: number): AdminAnswer => ({
+    status: 504,
+    body: { error: { code: 'UNAVAILABLE', message: `worker ${slot} did not answer; it may be restarting, retry` } },
+  });
+  return {
+    async refresh(force) {
+      const slots = [...serving.keys()].sort((a, b) => a - b);
+      if (slots.length === 0) return noWorker;
+      const answers = await Promise.all(
+        slots.map(async (slot) => {
+          const r = await ask(serving.get(slot)!, force ? 'force-refresh' : 'refresh', 120_000);
+          return { slot, answer: r?.answer ?? silent(slot) };
+        }),
+      );
+      const failed = answers.find((a) => a.answer.status !== 200);
+      return {
+        // Every worker refreshed, or the first failure's status.
+        status: failed?.answer.status ?? 200,
+        body: {
+          changed: answers.some((a) => (a.answer.body as { changed?: boolean }).changed === true),
+          workers: answers.map((a) => ({ worker: a.slot, ...(a.answer.body as object) })),
+        },
+      };
+    },
+    async registry() {
+      const first = [...serving.entries()].sort(([a], [b]) => a - b)[0];
+      if (first === undefined) return noWorker;
+      return (await ask(first[1], 'registry', 30_000))?.answer ?? silent(first[0]);
+    },
+    async metrics() {
+      const merged = new Map<string, MetricFamily & { samples: MetricFamily['samples'][number][] }>();
+      for (const [slot, w] of [...serving.entries()].sort(([a], [b]) => a - b)) {
+        const r = await ask(w, 'metrics', 10_000);
+        for (const f of r?.metrics ?? []) {
+          let into = merged.get(f.name);
+          if (into === undefined) merged.set(f.name, (into = { ...f, samples: [] }));
+          for (const s of f.samples) into.samples.push({ ...s, labels: { ...s.labels, worker: String(slot) } });
+        }
+      }
+      return [...merged.values()];
+    },
+  };
 }

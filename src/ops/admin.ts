@@ -15,18 +15,78 @@ import { dumpIndex } from '../registry/dump.js';
 import type { RegistryCache } from '../registry/registry-cache.js';
 import { renderPrometheus, type MetricFamily } from './metrics.js';
 
+/** An admin answer: HTTP status and JSON body. */
+export interface AdminAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/**
+ * What the admin routes act on: one process's registry (`localAdminBackend`), or, under
+ * `platter serve --workers`, every worker through the primary (cli/workers.ts).
+ */
+export interface AdminBackend {
+  refresh(force: boolean): Promise<AdminAnswer>;
+  registry(): Promise<AdminAnswer>;
+  metrics(): Promise<MetricFamily[]>;
+}
+
 export interface AdminServerOptions {
   readonly host: string;
   readonly port: number;
   readonly token: string;
-  readonly registry: RegistryCache;
   readonly logger: Logger;
-  readonly metrics: () => MetricFamily[];
+  readonly backend: AdminBackend;
 }
 
 export interface AdminServer {
   readonly port: number;
   close(): Promise<void>;
+}
+
+const errorBody = (err: unknown) => ({ code: isPlatterError(err) ? err.code : 'INTERNAL', message: (err as Error).message });
+
+/** The admin routes over this process's registry cache. */
+export function localAdminBackend(registry: RegistryCache, metrics: () => MetricFamily[], logger: Logger): AdminBackend {
+  return {
+    async refresh(force) {
+      const t0 = performance.now();
+      try {
+        const { index, changed } = await registry.refresh({ force });
+        logger.info({ changed, force, generation: index.generation }, 'registry refresh requested on the admin port');
+        return {
+          status: 200,
+          body: {
+            changed,
+            generation: index.generation,
+            loadedAt: index.loadedAt.toISOString(),
+            featureViews: index.views.size,
+            featureServices: index.services.size,
+            ms: Math.round((performance.now() - t0) * 10) / 10,
+          },
+        };
+      } catch (err) {
+        const serving = registry.loaded ? registry.current() : null;
+        return {
+          status: isPlatterError(err) ? err.httpStatus : 500,
+          body: {
+            error: errorBody(err),
+            serving: serving ? { generation: serving.generation, loadedAt: serving.loadedAt.toISOString() } : null,
+          },
+        };
+      }
+    },
+    async registry() {
+      try {
+        return { status: 200, body: dumpIndex(registry.current(), registry.source.description) };
+      } catch (err) {
+        return { status: isPlatterError(err) ? err.httpStatus : 500, body: { error: errorBody(err) } };
+      }
+    },
+    async metrics() {
+      return metrics();
+    },
+  };
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -43,7 +103,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const { registry, logger } = opts;
+  const { backend, logger } = opts;
   const expected = digest(opts.token);
   const authorized = (req: IncomingMessage): boolean => {
     const h = req.headers.authorization ?? '';
@@ -59,43 +119,24 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   const routes: Record<string, { method: string; handle: (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void> }> = {
     '/metrics': {
       method: 'GET',
-      handle: (_req, res) => send(res, 200, renderPrometheus(opts.metrics()), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
+      handle: async (_req, res) =>
+        send(res, 200, renderPrometheus(await backend.metrics()), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
     },
     '/admin/refresh-registry': {
       method: 'POST',
       handle: async (req, res, url) => {
         if (!authorized(req)) return unauthorized(res);
         const force = ['1', 'true', 'yes'].includes((url.searchParams.get('force') ?? '').toLowerCase());
-        const t0 = performance.now();
-        try {
-          const { index, changed } = await registry.refresh({ force });
-          logger.info({ changed, force, generation: index.generation }, 'registry refresh requested on the admin port');
-          send(res, 200, {
-            changed,
-            generation: index.generation,
-            loadedAt: index.loadedAt.toISOString(),
-            featureViews: index.views.size,
-            featureServices: index.services.size,
-            ms: Math.round((performance.now() - t0) * 10) / 10,
-          });
-        } catch (err) {
-          const serving = registry.loaded ? registry.current() : null;
-          send(res, isPlatterError(err) ? err.httpStatus : 500, {
-            error: { code: isPlatterError(err) ? err.code : 'INTERNAL', message: (err as Error).message },
-            serving: serving ? { generation: serving.generation, loadedAt: serving.loadedAt.toISOString() } : null,
-          });
-        }
+        const a = await backend.refresh(force);
+        send(res, a.status, a.body);
       },
     },
     '/admin/registry': {
       method: 'GET',
-      handle: (req, res) => {
+      handle: async (req, res) => {
         if (!authorized(req)) return unauthorized(res);
-        try {
-          send(res, 200, dumpIndex(registry.current(), registry.source.description));
-        } catch (err) {
-          send(res, isPlatterError(err) ? err.httpStatus : 500, { error: { code: isPlatterError(err) ? err.code : 'INTERNAL', message: (err as Error).message } });
-        }
+        const a = await backend.registry();
+        send(res, a.status, a.body);
       },
     },
   };

@@ -271,13 +271,107 @@ describe('platter serve --workers: start-up failures end the command', { skip },
     assert.doesNotMatch(run.output(), /starting another/);
   });
 
-  it('refuses a bad worker count and the admin endpoint, naming the setting', async () => {
+  it('refuses a bad worker count, and an admin port without a token, naming the setting', async () => {
     const zero = runCli(['serve', '--repo', repo.dir, '--workers', '0']);
     assert.equal((await withTimeout(zero.exited, 30_000, '--workers 0')).code, 1);
     assert.match(zero.output(), /CONFIG_INVALID: --workers must be a whole number of processes from 1 to 256 or auto, got '0'/);
 
-    const withAdmin = runCli(['serve', '--repo', repo.dir, '--workers', '2', '--admin-port', String(await freePort())], { PLATTER_ADMIN_TOKEN: 't' });
-    assert.equal((await withTimeout(withAdmin.exited, 30_000, '--workers 2 --admin-port')).code, 1);
-    assert.match(withAdmin.output(), /CONFIG_UNSUPPORTED: .*admin endpoint .* run it with --workers 1/);
+    const noToken = runCli(['serve', '--repo', repo.dir, '--workers', '2', '--admin-port', String(await freePort())], { PLATTER_ADMIN_TOKEN: '' });
+    assert.equal((await withTimeout(noToken.exited, 30_000, '--workers 2 --admin-port without a token')).code, 1);
+    assert.match(noToken.output(), /CONFIG_INVALID: .*admin endpoint .* needs a bearer token/);
+    assert.doesNotMatch(noToken.output(), /platter serving/, 'refused before any worker started');
+  });
+});
+
+describe('platter serve --workers 2 with the admin endpoint (on the primary)', { skip }, () => {
+  const project = uniqueProject('workers_admin');
+  const TOKEN = 'workers-admin-token';
+  let redis: RedisServerProcess;
+  let admin: Redis;
+  let repo: TempRepo;
+  let port: number;
+  let adminPort: number;
+  let server: Run;
+  const withRating = (p: string): RepoDefinition => {
+    const d = definition(p);
+    return { ...d, featureViews: [{ ...d.featureViews[0]!, features: [...d.featureViews[0]!.features, { name: 'rating', valueType: 'INT64' }] }] };
+  };
+  const adminCall = async (method: string, path: string, token: string | null = TOKEN) => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, {
+      method,
+      headers: { connection: 'close', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const ratingRequest = JSON.stringify({ features: ['driver_stats:rating'], entities: { driver_id: [1001] } });
+  const postRating = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/get-online-features', method: 'POST', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(ratingRequest);
+    });
+
+  before(async () => {
+    redis = await startRedisServer();
+    admin = new Redis({ host: redis.host, port: redis.port, maxRetriesPerRequest: 1 });
+    await seedFeastRedis(admin, project, 'driver_stats', [
+      {
+        entity: { driver_id: { type: 4, value: 1001 } },
+        ts: { seconds: TS_2024 },
+        values: { trips: encodeValue(ValueType.INT64, 42), rating: encodeValue(ValueType.INT64, 5) },
+      },
+    ]);
+    // cache_ttl_seconds: 0: the registry is loaded once; only an admin refresh changes it.
+    repo = makeRepo(definition(project), redisYaml(project, redis.host, redis.port));
+    port = await freePort();
+    adminPort = await freePort();
+    server = runCli(['serve', '--repo', repo.dir, '--host', '127.0.0.1', '--port', String(port), '--no-grpc', '--workers', '2', '--admin-port', String(adminPort)], {
+      PLATTER_ADMIN_TOKEN: TOKEN,
+    });
+    await waitHealthy(server, port);
+    await waitFor('every worker ready', server, () => server.output().includes('platter serving with workers'));
+  });
+
+  after(async () => {
+    if (server && server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGTERM');
+      await withTimeout(server.exited, 20_000, 'platter serve after SIGTERM');
+    }
+    admin?.disconnect();
+    await redis?.stop();
+    repo?.remove();
+  });
+
+  it('/metrics carries every worker\'s samples, labelled', async () => {
+    const m = await adminCall('GET', '/metrics', null);
+    assert.equal(m.status, 200);
+    assert.match(m.text, /^registry_loaded\{worker="0"\} 1$/m);
+    assert.match(m.text, /^registry_loaded\{worker="1"\} 1$/m);
+    assert.equal(m.text.match(/^# TYPE registry_loaded gauge$/gm)?.length, 1, 'one family, two samples');
+  });
+
+  it('a refresh runs on every worker: a feature added by `feast apply` is then served by both', async () => {
+    for (let i = 0; i < 10; i++) assert.equal(await postRating(), 404, 'rating is not in the loaded registry yet');
+    repo.apply(withRating(project));
+    assert.equal((await adminCall('POST', '/admin/refresh-registry', 'wrong')).status, 401);
+    const r = await adminCall('POST', '/admin/refresh-registry');
+    assert.equal(r.status, 200, r.text);
+    const body = JSON.parse(r.text) as { changed: boolean; workers: { worker: number; changed: boolean; generation: number }[] };
+    assert.equal(body.changed, true);
+    assert.deepEqual(
+      body.workers.map((w) => [w.worker, w.changed, w.generation]),
+      [
+        [0, true, 2],
+        [1, true, 2],
+      ],
+    );
+    // Fresh connections, spread over both workers by the kernel: every one knows the feature now.
+    for (let i = 0; i < 30; i++) assert.equal(await postRating(), 200);
+    const dump = await adminCall('GET', '/admin/registry');
+    assert.equal(dump.status, 200);
+    assert.match(dump.text, /"rating"/);
   });
 });
