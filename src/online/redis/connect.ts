@@ -52,6 +52,12 @@ export function openRedis(spec: RedisConnectionSpec, opts: RedisClientOptions): 
         // Feast's redis-py RedisCluster reads masters unless `read_from_replicas=true`: a read right
         // after a write sees it. The lanes follow the same choice (cluster-lanes.ts).
         scaleReads: spec.readFromReplicas ? 'slave' : 'master',
+        // On MOVED, ioredis 5 puts the new master first in the slot's node list but keeps the old
+        // master's replicas after it, and with replica reads it re-sends at once to one of them,
+        // which answers MOVED again: during a slot migration a read could use up its 16
+        // redirections before the slot-map refresh that MOVED started comes back ("Too many
+        // Cluster redirections"). A short pause per MOVED lets the refresh land first.
+        ...(spec.readFromReplicas ? { retryDelayOnMoved: 20 } : {}),
       },
     );
   }
