@@ -196,6 +196,44 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     return [ids.map((id) => cells(id, layout)), [cells(ids[0]!, hmgetLayout)]];
   }
 
+  /**
+   * Moves `slot` to another master by hand, as `redis-cli --cluster reshard` does, without telling
+   * the test's clients: their slot maps are stale until a node answers MOVED.
+   */
+  async function moveSlot(slot: number) {
+    const owners = await Promise.all(masters().map(async (m) => ({ m, id: (await m.admin.call('CLUSTER', 'MYID')) as string })));
+    let from: (typeof owners)[number] | undefined;
+    for (const x of owners) {
+      const owned = (await x.m.admin.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) as number;
+      if (owned > 0) from = x;
+    }
+    assert.ok(from, `a master owns slot ${slot}`);
+    const to = owners.find((x) => x !== from)!;
+
+    // What `redis-cli --cluster reshard` does for one slot.
+    await to.m.admin.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
+    await from.m.admin.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
+    for (;;) {
+      const keys = (await from.m.admin.callBuffer('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as Buffer[];
+      if (keys.length === 0) break;
+      await from.m.admin.callBuffer('MIGRATE', '127.0.0.1', to.m.port, '', 0, 5000, 'KEYS', ...keys);
+    }
+    for (const x of owners) await x.m.admin.call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+    await until(
+      async () => {
+        for (const a of admins) {
+          const slots = (await a.admin.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+          const range = slots.find(([lo, hi]) => lo <= slot && slot <= hi);
+          if (range?.[2][1] !== to.m.port) return false;
+        }
+        return true;
+      },
+      10_000,
+      'every node agrees on the slot move',
+    );
+    return { from, to };
+  }
+
   it('our key slot equals CLUSTER KEYSLOT on binary keys, hash tags included', async () => {
     const admin = admins[0]!.admin;
     const keys: Buffer[] = [
@@ -280,36 +318,7 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     const reader = new RedisOnlineReader(client, project, { clusterLanes: lanes });
     const id = IDS[7]!;
     const slot = keySlot(key(id));
-    const owners = await Promise.all(masters().map(async (m) => ({ m, id: (await m.admin.call('CLUSTER', 'MYID')) as string })));
-    let from: (typeof owners)[number] | undefined;
-    for (const x of owners) {
-      const owned = (await x.m.admin.call('CLUSTER', 'COUNTKEYSINSLOT', slot)) as number;
-      if (owned > 0) from = x;
-    }
-    assert.ok(from, `a master owns slot ${slot}`);
-    const to = owners.find((x) => x !== from)!;
-
-    // What `redis-cli --cluster reshard` does for one slot.
-    await to.m.admin.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
-    await from.m.admin.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
-    for (;;) {
-      const keys = (await from.m.admin.callBuffer('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as Buffer[];
-      if (keys.length === 0) break;
-      await from.m.admin.callBuffer('MIGRATE', '127.0.0.1', to.m.port, '', 0, 5000, 'KEYS', ...keys);
-    }
-    for (const x of owners) await x.m.admin.call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
-    await until(
-      async () => {
-        for (const a of admins) {
-          const slots = (await a.admin.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-          const range = slots.find(([lo, hi]) => lo <= slot && slot <= hi);
-          if (range?.[2][1] !== to.m.port) return false;
-        }
-        return true;
-      },
-      10_000,
-      'every node agrees on the slot move',
-    );
+    const { to } = await moveSlot(slot);
     await replicasSynced();
 
     // The lanes still route the slot to the old master's replica, which answers MOVED: the read
@@ -336,6 +345,30 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
     );
     const conn = (await clientList(newReplica.admin)).find((c) => c.name === `${MOVE_LANE_NAME}-lane`);
     assert.equal(conn?.cmd, 'hmget');
+  });
+
+  it('the writer, on a slot moved behind its back: one pipeline per node, the moved keys again through redirects', async () => {
+    // Ids outside IDS (the serve tests below read IDS): one key to move, fifty more on every master.
+    const moved = 5000;
+    const others = Array.from({ length: 50 }, (_, i) => 5001 + i);
+    const opts = { keyTtlSeconds: 3600, skipDedup: false };
+    assert.deepEqual(await writeRedisRows(client, project, 'driver_stats', [moved, ...others].map((id) => rowFor(id, 100, 1)), opts), { written: 51, skipped: 0 });
+    const { to } = await moveSlot(keySlot(key(moved)));
+    // The client's map still names the old owner: its pipeline gets MOVED for this key (the HMGET
+    // of the newer-wins check and the HSET), the rest go through in their nodes' pipelines.
+    const rows = [moved, ...others].map((id) => rowFor(id, 300, 7));
+    assert.deepEqual(await writeRedisRows(client, project, 'driver_stats', rows, opts), { written: 51, skipped: 0 });
+    const stored = (await to.m.admin.hmgetBuffer(key(moved), 'trips', '_ts:driver_stats')) as (Buffer | null)[];
+    const trips = (await to.m.admin.hgetallBuffer(key(moved))) as Record<string, Buffer>;
+    assert.ok(Object.keys(trips).length === 3, 'two features and the timestamp on the new owner');
+    assert.equal(stored[1]?.toString('hex'), encodeTimestamp(300, 0).toString('hex'));
+    assert.ok((await to.m.admin.ttl(key(moved))) > 0, 'EXPIRE followed its key');
+    // And the newer-wins check still reads the moved key: an older row is skipped.
+    assert.deepEqual(await writeRedisRows(client, project, 'driver_stats', [rowFor(moved, 200, 9)], opts), { written: 0, skipped: 1 });
+    for (const id of others) {
+      const ts = await client.hgetBuffer(key(id), '_ts:driver_stats');
+      assert.equal(ts?.toString('hex'), encodeTimestamp(300, 0).toString('hex'), `driver ${id}`);
+    }
   });
 
   for (const mode of [

@@ -8,7 +8,8 @@
  */
 import { decodeTimestamp, encodeTimestamp } from '../../encoding/timestamp.js';
 import { redisHashField, redisKey, redisTimestampField } from '../../encoding/redis-layout.js';
-import { Cluster, type ChainableCommander } from 'ioredis';
+import { Cluster, type ChainableCommander, type Redis } from 'ioredis';
+import { keySlot } from './key-slot.js';
 import type { RedisClient } from './connect.js';
 
 export interface OnlineWriteRow {
@@ -109,16 +110,59 @@ function issue(c: Cluster | ChainableCommander, op: Op): unknown {
 
 /**
  * Runs commands on many keys and returns their replies in order, failing on the first error. On
- * one server they go as one pipeline. A cluster pipeline must stay on one node's slots, so there
- * every command goes on its own: ioredis routes it by slot and follows MOVED/ASK.
+ * one server they go as one pipeline. A cluster pipeline must stay on one node, so on a cluster
+ * the commands are grouped by the master that owns each key's slot in ioredis's slot map and sent
+ * as one pipeline per node; commands a node refuses because the slot moved meanwhile
+ * (MOVED/ASK/TRYAGAIN/CLUSTERDOWN) go again one by one through the cluster client, which follows
+ * the redirect and refreshes its map. Commands for one key stay in order: they share a node.
  */
 async function many(client: RedisClient, ops: readonly Op[]): Promise<unknown[]> {
-  if (client instanceof Cluster) return Promise.all(ops.map((op) => issue(client, op)));
-  const pipe = client.pipeline();
+  if (client instanceof Cluster) return manyOnCluster(client, ops);
+  return execPipeline(client.pipeline(), ops);
+}
+
+async function execPipeline(pipe: ChainableCommander, ops: readonly Op[]): Promise<unknown[]> {
   for (const op of ops) issue(pipe, op);
   const replies = (await pipe.exec()) ?? [];
   return replies.map(([err, reply]) => {
     if (err) throw err;
     return reply;
   });
+}
+
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
+
+async function manyOnCluster(cluster: Cluster, ops: readonly Op[]): Promise<unknown[]> {
+  const nodes = new Map(cluster.nodes('master').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+  const byNode = new Map<Redis, number[]>();
+  const again: number[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const node = nodes.get(cluster.slots[keySlot(ops[i]![1])]?.[0] ?? '');
+    if (node === undefined) {
+      again.push(i); // slot map not known yet: the cluster client routes it
+      continue;
+    }
+    let list = byNode.get(node);
+    if (list === undefined) byNode.set(node, (list = []));
+    list.push(i);
+  }
+  const out: unknown[] = new Array(ops.length);
+  await Promise.all(
+    [...byNode].map(async ([node, idx]) => {
+      const pipe = node.pipeline();
+      for (const i of idx) issue(pipe, ops[i]!);
+      const replies = (await pipe.exec()) ?? [];
+      replies.forEach(([err, reply], j) => {
+        if (err === null) out[idx[j]!] = reply;
+        else if (REDIRECTED.test(err.message)) again.push(idx[j]!);
+        else throw err;
+      });
+    }),
+  );
+  if (again.length > 0) {
+    again.sort((a, b) => a - b);
+    const replies = await Promise.all(again.map((i) => issue(cluster, ops[i]!)));
+    again.forEach((i, j) => (out[i] = replies[j]));
+  }
+  return out;
 }
