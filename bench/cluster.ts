@@ -34,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { loadRepoConfig } from '../src/config/load.js';
 import type { RepoConfig } from '../src/config/repo-config.js';
+import { releaseCells } from '../src/online/buffer-pool.js';
 import { openRedisReader } from '../src/online/redis/open.js';
 import type { RedisOnlineReader, RedisReadMode } from '../src/online/redis/reader.js';
 import { rowsFromCells, type ReadBatch } from '../src/online/types.js';
@@ -195,6 +196,7 @@ async function measure(w: Workload, p: OpenPath, requests: readonly ReadBatch[][
         const cells = await p.reader.read(requests[seq % n]!);
         let bytes = 0;
         for (const len of cells.length) if (len > 0) bytes += len;
+        releaseCells(cells); // as the server does once a response is written
         return bytes;
       },
       connections,

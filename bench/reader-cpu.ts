@@ -15,6 +15,7 @@ import { ValueType } from '../src/encoding/value-type.js';
 import { redisHashField, redisTimestampField } from '../src/encoding/redis-layout.js';
 import type { RedisClient } from '../src/online/redis/connect.js';
 import type { RespLane } from '../src/online/redis/lane.js';
+import { releaseCells } from '../src/online/buffer-pool.js';
 import { RedisOnlineReader } from '../src/online/redis/reader.js';
 import { PendingReplies, RespReplyParser, encodeArgs, type RespReplies } from '../src/online/redis/resp.js';
 import { encodeRegistry } from '../src/registry/definition.js';
@@ -120,7 +121,9 @@ for (const name of names) {
   const pool = requestPool(w, 200, 10_000, 42).map(batchesFor);
   const once = async (i: number) => {
     const cells = await reader.read(pool[i % pool.length]!);
-    return cells.data.length;
+    const bytes = cells.data.length;
+    releaseCells(cells); // as the server does once a response is written
+    return bytes;
   };
   for (let i = 0; i < 300; i++) await once(i); // warm-up (JIT)
   let n = 0;

@@ -28,6 +28,7 @@ import { loadRepoConfig } from '../src/config/load.js';
 import { Redis } from 'ioredis';
 import { openRedis, waitReady, type RedisClient } from '../src/online/redis/connect.js';
 import { readFileSync } from 'node:fs';
+import { releaseCells } from '../src/online/buffer-pool.js';
 import { openRedisReader } from '../src/online/redis/open.js';
 import { rowsFromCells, type ReadBatch } from '../src/online/types.js';
 import { decodeRegistry } from '../src/registry/sources/decode.js';
@@ -325,6 +326,7 @@ export const redisCeilingTarget: Target = {
             const cells = await reader.read(requests[seq % n]!);
             let bytes = 0;
             for (const len of cells.length) if (len > 0) bytes += len;
+            releaseCells(cells); // as the server does once a response is written
             return bytes;
           },
           ctx.settings.connections,

@@ -49,3 +49,9 @@ export class ArrayBufferPool {
 
 /** The process's pool: the read path is one event loop, so one pool serves every request. */
 export const scratch = new ArrayBufferPool();
+
+/** Gives back the pooled memory a read's cells (or a result's) hold, once nothing reads them. */
+export function releaseCells(cells: { readonly memory?: ArrayBuffer | undefined; readonly dataMemory?: ArrayBuffer | undefined }): void {
+  if (cells.memory !== undefined) scratch.give(cells.memory);
+  if (cells.dataMemory !== undefined) scratch.give(cells.dataMemory);
+}

@@ -8,7 +8,7 @@ import { decodeTimestamp } from '../encoding/timestamp.js';
 import { isNullValue } from '../encoding/value-json.js';
 import type { RegistryCache } from '../registry/registry-cache.js';
 import type { OnlineReader, ReadBatch, ReadCells } from '../online/types.js';
-import { scratch } from '../online/buffer-pool.js';
+import { releaseCells, scratch } from '../online/buffer-pool.js';
 import { Planner, type Plan } from './plan.js';
 import { toEntityScalar } from './entity-values.js';
 import {
@@ -300,7 +300,5 @@ export class OnlineFeatureService {
  * simply collected.
  */
 export function releaseResult(result: OnlineFeaturesResult): void {
-  const { memory, dataMemory } = result.cells;
-  if (memory !== undefined) scratch.give(memory);
-  if (dataMemory !== undefined) scratch.give(dataMemory);
+  releaseCells(result.cells);
 }
