@@ -123,7 +123,8 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
   const recentRestarts: number[] = [];
   /** Workers that have served, by slot (what the `worker` metrics label names). */
   const serving = new Map<number, Worker>();
-  const admin = clusterAdmin(serving);
+  let restarts = 0;
+  const admin = clusterAdmin(serving, () => restarts);
 
   return new Promise((resolve, reject) => {
     let ready = 0;
@@ -156,6 +157,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
         while (recentRestarts.length > 0 && recentRestarts[0]! < now - 60_000) recentRestarts.shift();
         recentRestarts.push(now);
         const delay = Math.min(100 * 2 ** (recentRestarts.length - 1), 10_000);
+        restarts++;
         logger.error({ worker: slot, pid: w.process.pid, code, signal, restartInMs: delay }, 'a worker died; starting another');
         setTimeout(() => {
           if (!stopping) fork(slot);
@@ -188,7 +190,7 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
 }
 
 /** Admin requests answered by every serving worker (registry: by one). */
-function clusterAdmin(serving: ReadonlyMap<number, Worker>): AdminBackend {
+function clusterAdmin(serving: ReadonlyMap<number, Worker>, restarts: () => number): AdminBackend {
   let nextId = 0;
   const pending = new Map<number, (r: AdminReply | null) => void>();
   cluster.on('message', (_w, m: AdminReply) => {
@@ -250,7 +252,12 @@ function clusterAdmin(serving: ReadonlyMap<number, Worker>): AdminBackend {
           for (const s of f.samples) into.samples.push({ ...s, labels: { ...s.labels, worker: String(slot) } });
         }
       }
-      return [...merged.values()];
+      // The primary's own figures: how many workers serve, and how often they had to be replaced.
+      return [
+        ...merged.values(),
+        { name: 'platter_workers_serving', help: 'Worker processes serving now.', type: 'gauge', samples: [{ value: serving.size }] },
+        { name: 'platter_worker_restarts_total', help: 'Workers started again after one died.', type: 'counter', samples: [{ value: restarts() }] },
+      ];
     },
   };
 }

@@ -351,6 +351,8 @@ describe('platter serve --workers 2 with the admin endpoint (on the primary)', {
     assert.match(m.text, /^registry_loaded\{worker="0"\} 1$/m);
     assert.match(m.text, /^registry_loaded\{worker="1"\} 1$/m);
     assert.equal(m.text.match(/^# TYPE registry_loaded gauge$/gm)?.length, 1, 'one family, two samples');
+    assert.match(m.text, /^platter_workers_serving 2$/m);
+    assert.match(m.text, /^platter_worker_restarts_total 0$/m);
   });
 
   it('a refresh runs on every worker: a feature added by `feast apply` is then served by both', async () => {
@@ -373,5 +375,17 @@ describe('platter serve --workers 2 with the admin endpoint (on the primary)', {
     const dump = await adminCall('GET', '/admin/registry');
     assert.equal(dump.status, 200);
     assert.match(dump.text, /"rating"/);
+  });
+
+  it('/metrics counts a replaced worker, and the replacement answers refreshes too', async () => {
+    const [victim] = childrenOf(server.child.pid!);
+    process.kill(victim!, 'SIGKILL');
+    await waitFor('the killed worker is gone', server, () => processState(victim!) === null);
+    await waitFor('a replacement serves', server, async () => (await adminCall('GET', '/metrics', null)).text.includes('platter_workers_serving 2'));
+    const m = await adminCall('GET', '/metrics', null);
+    assert.match(m.text, /^platter_worker_restarts_total 1$/m);
+    const r = await adminCall('POST', '/admin/refresh-registry');
+    assert.equal(r.status, 200, r.text);
+    assert.equal((JSON.parse(r.text) as { workers: unknown[] }).workers.length, 2);
   });
 });
