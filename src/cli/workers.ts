@@ -159,9 +159,10 @@ export async function runPrimary(opts: PrimaryOptions): Promise<{ stop(signal: s
         const delay = Math.min(100 * 2 ** (recentRestarts.length - 1), 10_000);
         restarts++;
         logger.error({ worker: slot, pid: w.process.pid, code, signal, restartInMs: delay }, 'a worker died; starting another');
+        // Not unref'd: when every worker died at once, this timer is what keeps the primary alive.
         setTimeout(() => {
           if (!stopping) fork(slot);
-        }, delay).unref();
+        }, delay);
       });
       return w;
     };

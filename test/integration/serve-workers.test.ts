@@ -229,6 +229,22 @@ describe('platter serve --workers 2', { skip }, () => {
     for (let i = 0; i < 10; i++) assert.equal((await postFresh(port)).text, EXPECTED);
   });
 
+  it('every worker killed at once: the primary stays and starts them all again', async () => {
+    // Nothing but the restart timers keeps the primary's event loop alive then (no admin port here).
+    const victims = childrenOf(server.child.pid!);
+    assert.equal(victims.length, 2);
+    for (const pid of victims) process.kill(pid, 'SIGKILL');
+    await waitFor('both workers are gone', server, () => victims.every((pid) => processState(pid) === null));
+    await waitFor('two replacement workers', server, () => {
+      const now = childrenOf(server.child.pid!);
+      return now.length === 2 && now.every((pid) => !victims.includes(pid));
+    });
+    assert.equal(server.child.exitCode, null, `the primary exited:\n${server.output()}`);
+    workers = childrenOf(server.child.pid!);
+    await waitHealthy(server, port);
+    for (let i = 0; i < 10; i++) assert.equal((await postFresh(port)).text, EXPECTED);
+  });
+
   it('stops every worker on SIGTERM and exits 0', async () => {
     const pids = childrenOf(server.child.pid!);
     server.child.kill('SIGTERM');
