@@ -9,11 +9,15 @@
  *
  * A is the other checkout, B this one. `--workers-a N` / `--workers-b N` run that side as
  * `platter serve --workers N`; with `.` as the other checkout, that compares worker counts of one
- * build. HTTP closed loop (autocannon, BENCH_CONNECTIONS), server
- * CPU per request from each server process's own accounting.
+ * build. Closed loop, BENCH_CONNECTIONS in flight: HTTP through autocannon by default;
+ * `--transport grpc` (grpc-js client) or `--transport grpc-h2` (bare HTTP/2 client, so more of the
+ * machine goes to the server) for GetOnlineFeatures over gRPC. Server CPU per request comes from
+ * each server process's own accounting.
  */
 import { parseArgs } from 'node:util';
 import { postJson, PATH, runAutocannon } from './http.js';
+import { frame, grpcRequest, openChannels, servingCodec } from './grpc.js';
+import { closedLoop } from './lib/closed-loop.js';
 import { procCpu } from './lib/cpu.js';
 import { findRedis } from './lib/redis.js';
 import { writeBenchRepo } from './lib/repo.js';
@@ -29,12 +33,18 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
     'workers-a': { type: 'string' },
     'workers-b': { type: 'string' },
+    transport: { type: 'string' },
   },
   allowPositionals: true,
 });
 const other = positionals[0];
 if (other === undefined) {
   console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3] [--workers-a N] [--workers-b N]');
+  process.exit(2);
+}
+const transport = values.transport ?? 'http';
+if (transport !== 'http' && transport !== 'grpc' && transport !== 'grpc-h2') {
+  console.error(`--transport ${transport}: use http, grpc or grpc-h2`);
   process.exit(2);
 }
 const workloads = selectWorkloads((values.workload ?? '1x50,100x50').split(','));
@@ -47,6 +57,7 @@ const redis = await findRedis(null, 'private');
 const project = `ab_${process.pid}`;
 const repo = writeBenchRepo(project, redis);
 const servers: ServerProcess[] = [];
+const closers: (() => void)[] = [];
 try {
   const baseSeconds = Math.floor(Date.now() / 1000);
   const seeded = await seedRepo(repo.dir, settings.entities, baseSeconds);
@@ -60,14 +71,43 @@ try {
     ['B', b],
   ];
   for (const w of workloads) {
-    const bodies = requestPool(w, settings.poolSize, settings.entities, settings.seed).map((ids) => httpBody(w, ids));
+    const pool = requestPool(w, settings.poolSize, settings.entities, settings.seed);
+    const bodies = pool.map((ids) => httpBody(w, ids));
     for (const body of bodies.slice(0, 5)) {
       const [ra, rb] = [await postJson(a.httpUrl + PATH, body), await postJson(b.httpUrl + PATH, body)];
       if (ra.status !== 200 || ra.text !== rb.text) throw new Error(`${w.name}: A and B answer differently (${ra.status}/${rb.status}) to ${body.slice(0, 200)}`);
     }
+    const load = new Map<ServerProcess, (ms: number) => Promise<{ ok: number; elapsedMs: number }>>();
+    for (const s of [a, b]) {
+      if (transport === 'http') {
+        load.set(s, (t) => runAutocannon(s.httpUrl, bodies, settings.connections, 1, t));
+        continue;
+      }
+      const { serialize } = servingCodec();
+      const msgs = pool.map((ids) => serialize(grpcRequest(w, ids)));
+      const framed = msgs.map(frame);
+      const channels = await openChannels(transport === 'grpc' ? 'grpc-js' : 'h2', s.grpcAddress, settings.grpcChannels);
+      closers.push(() => channels.close());
+      const [ga, gb] = [await channels.send(0, msgs[0]!, framed[0]!), await channels.send(0, msgs[0]!, framed[0]!)];
+      if (!ga.equals(gb)) throw new Error(`${w.name}: a gRPC answer changed between two identical calls`);
+      load.set(s, (t) => closedLoop(async (seq) => (await channels.send(seq, msgs[seq % msgs.length]!, framed[seq % msgs.length]!)).length, settings.connections, t));
+    }
+    if (transport !== 'http') {
+      const [ra, rb] = await Promise.all(
+        [a, b].map(async (s) => {
+          const ch = await openChannels('h2', s.grpcAddress, 1);
+          const { serialize } = servingCodec();
+          const msg = serialize(grpcRequest(w, pool[0]!));
+          const out = await ch.send(0, msg, frame(msg));
+          ch.close();
+          return out;
+        }),
+      );
+      if (!ra!.equals(rb!)) throw new Error(`${w.name}: A and B answer differently over gRPC`);
+    }
     const slice = async (s: ServerProcess) => {
       const cpu0 = procCpu(s.pid)!;
-      const raw = await runAutocannon(s.httpUrl, bodies, settings.connections, 1, ms);
+      const raw = await load.get(s)!(ms);
       const cpu1 = procCpu(s.pid)!;
       return { rps: raw.ok / (raw.elapsedMs / 1000), srv: (cpu1.user + cpu1.system - cpu0.user - cpu0.system) / Math.max(1, raw.ok) };
     };
@@ -89,6 +129,7 @@ try {
     );
   }
 } finally {
+  for (const close of closers) close();
   for (const s of servers) await s.stop();
   repo.remove();
   await redis.stop();

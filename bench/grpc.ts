@@ -36,7 +36,7 @@ interface Codec {
 
 let codec: Codec | null = null;
 
-function servingCodec(): Codec {
+export function servingCodec(): Codec {
   if (codec === null) {
     const pkg = protoLoader.loadSync('feast/serving/ServingService.proto', {
       includeDirs: [protosDir()],
@@ -100,7 +100,7 @@ function unary(client: grpc.Client, body: Buffer, deserialize: (b: Buffer) => an
 }
 
 /** A gRPC message with its 5-byte length prefix (uncompressed), as it goes into HTTP/2 DATA frames. */
-function frame(msg: Buffer): Buffer {
+export function frame(msg: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + msg.length);
   out[0] = 0;
   out.writeUInt32BE(msg.length, 1);
@@ -156,12 +156,12 @@ function connectH2(address: string): Promise<http2.ClientHttp2Session> {
 }
 
 /** Calls of one client kind: `send` returns the response message bytes. */
-interface Channels {
+export interface Channels {
   send(seq: number, msg: Buffer, framed: Buffer): Promise<Buffer>;
   close(): void;
 }
 
-async function openChannels(kind: 'grpc-js' | 'h2', address: string, count: number): Promise<Channels> {
+export async function openChannels(kind: 'grpc-js' | 'h2', address: string, count: number): Promise<Channels> {
   const rawBytes = (b: Buffer) => b;
   if (kind === 'grpc-js') {
     const clients = Array.from(

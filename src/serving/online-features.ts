@@ -302,3 +302,17 @@ export class OnlineFeatureService {
 export function releaseResult(result: OnlineFeaturesResult): void {
   releaseCells(result.cells);
 }
+
+/**
+ * Memory for a transport's rendered response (a gRPC message of 64 KiB and up comes from the same
+ * pool as the cells; smaller ones are plain allocations). A transport hands it back with
+ * `releaseResponseBytes` once the socket write that sends it has completed.
+ */
+export function responseBytes(size: number): Buffer {
+  return size >= 1 << 16 ? Buffer.from(scratch.take(size), 0, size) : Buffer.allocUnsafe(size);
+}
+
+/** Gives back memory from `responseBytes`; anything else is ignored. */
+export function releaseResponseBytes(bytes: Buffer): void {
+  scratch.give(bytes.buffer as ArrayBuffer);
+}

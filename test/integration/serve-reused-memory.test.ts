@@ -10,7 +10,10 @@
  *  - the same through HMGET (a few of the features) and through gRPC;
  *  - eight large requests in flight at once, each checked: a buffer lent to two of them at once
  *    (replies parsed into one while the other's cells point at it) shows up here, and only here
- *    (checked by making the pool hand out a buffer without taking it off its free list).
+ *    (checked by making the pool hand out a buffer without taking it off its free list);
+ *  - the same over gRPC, whose encoded responses (over 64 KiB) are pooled too and may only be
+ *    reused once node:http2 has written them: the client keeps HTTP/2's default 64 KiB receive
+ *    window, so each response waits on flow control, in pieces, while the others are encoded.
  * Real server over HTTP and gRPC, real Redis.
  */
 import assert from 'node:assert/strict';
@@ -22,6 +25,8 @@ import type { RepoDefinition } from '../../src/registry/definition.js';
 import { EPOCH, entityColumn, featureColumn, isoSeconds, responseText } from '../helpers/feast-json.js';
 import { seedFeastRedis, type SeedRow } from '../helpers/feast-redis.js';
 import { servingClients } from '../helpers/grpc-client.js';
+import { connectRaw, messages, prefixed, rawCall } from '../helpers/grpc-raw.js';
+import { protoType } from '../../src/proto/root.js';
 import { makeRepo, redisYaml, type TempRepo } from '../helpers/repo.js';
 import { dropProject, redisClient, redisTarget, uniqueProject } from '../helpers/services.js';
 import { startServe, type TestServer } from '../helpers/start-serve.js';
@@ -184,6 +189,40 @@ describe('large reads on reused memory', () => {
       }
     } finally {
       c.close();
+    }
+  });
+  it('gRPC: concurrent large responses, held back by flow control, are each their own', async () => {
+    const Request = protoType('feast.serving.GetOnlineFeaturesRequest');
+    const Response = protoType('feast.serving.GetOnlineFeaturesResponse');
+    const shapes = Array.from({ length: 8 }, (_, k) => PRESENT_IDS.map((_, i) => PRESENT_IDS[(i + k * 53) % ROWS]!));
+    const session = await connectRaw(server.grpcAddress);
+    try {
+      for (let round = 0; round < 4; round++) {
+        const answers = await Promise.all(
+          shapes.map((ids) => {
+            const req = Request.encode({
+              features: { val: FEATURES.map((f) => `wide:${f}`) },
+              entities: { driver_id: { val: ids.map((id) => ({ int64_val: id })) } },
+            }).finish();
+            return rawCall(session, '/feast.serving.ServingService/GetOnlineFeatures', [prefixed(req)]);
+          }),
+        );
+        answers.forEach((answer, k) => {
+          assert.equal(answer.grpcStatus, 0, answer.grpcMessage);
+          const [msg] = messages(answer.body);
+          assert.ok(msg!.length > 1 << 16, `response ${k} is ${msg!.length} bytes: it must be large enough to be pooled`);
+          const res = Response.toObject(Response.decode(msg!), { longs: Number, enums: String }) as any;
+          const ids = shapes[k]!;
+          assert.deepEqual(res.results[0].values.map((v: any) => v.int64_val), ids, `request ${k}, round ${round}: entity column`);
+          FEATURES.forEach((_, j) => {
+            const col = res.results[1 + j];
+            assert.deepEqual(col.values.map((v: any) => v.int64_val), ids.map((id) => value(id, j)), `request ${k}, round ${round}, f${j}`);
+            assert.deepEqual(col.event_timestamps.map((t: any) => t.seconds), ids.map((id) => T0 + id), `request ${k}, round ${round}, f${j} timestamps`);
+          });
+        });
+      }
+    } finally {
+      session.close();
     }
   });
 });

@@ -223,7 +223,11 @@ function metadataField(featureNames: readonly string[]): Buffer {
   return b;
 }
 
-export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buffer {
+/**
+ * The response message, starting `headroom` bytes into the returned Buffer (from `alloc`): the
+ * transport writes gRPC's 5-byte message prefix there, so the message is never copied into a frame.
+ */
+export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult, headroom = 0, alloc: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   const n = result.rowCount;
   const metadata = metadataField(result.featureNames);
 
@@ -257,9 +261,9 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
     size += 1 + varintSize(body) + body;
   }
 
-  const o = new Out(Buffer.allocUnsafe(size));
-  o.buf.set(metadata, 0);
-  o.pos = metadata.length;
+  const o = new Out(alloc(headroom + size));
+  o.buf.set(metadata, headroom);
+  o.pos = headroom + metadata.length;
   let tailStart = 0;
   let tailEnd = 0;
   for (let i = 0; i < columns.length; i++) {
@@ -279,6 +283,6 @@ export function encodeOnlineFeaturesResponse(result: OnlineFeaturesResult): Buff
       tailEnd = o.pos;
     }
   }
-  if (o.pos !== size) throw new Error(`response size mismatch: wrote ${o.pos} of ${size} bytes`);
+  if (o.pos !== headroom + size) throw new Error(`response size mismatch: wrote ${o.pos - headroom} of ${size} bytes`);
   return o.buf;
 }
