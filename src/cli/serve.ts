@@ -18,6 +18,7 @@ import { startGrpcServer, type GrpcServer } from '../transport/grpc/server.js';
 import { VERSION } from '../ops/version.js';
 import { localAdminBackend, startAdminServer, type AdminBackend, type AdminServer } from '../ops/admin.js';
 import { processMetrics, registryMetrics } from '../ops/metrics.js';
+import { RequestMetrics } from '../ops/request-metrics.js';
 
 export interface ServeOptions {
   repo: string;
@@ -125,10 +126,11 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     await reader.ping();
   };
   const host = opts.host ?? config.platter.http.host;
+  const requestMetrics = new RequestMetrics();
   let http: HttpServer;
   try {
     http = await startHttpServer(
-      { service, health, logger, maxRequestBytes: config.platter.maxRequestBytes },
+      { service, health, logger, maxRequestBytes: config.platter.maxRequestBytes, metrics: requestMetrics },
       host,
       opts.port ?? config.platter.http.port,
     );
@@ -142,7 +144,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
   if (grpcPort !== null) {
     try {
       grpc = await startGrpcServer(
-        { service, health, logger, version: VERSION, maxRequestBytes: config.platter.maxRequestBytes },
+        { service, health, logger, version: VERSION, maxRequestBytes: config.platter.maxRequestBytes, metrics: requestMetrics },
         host,
         grpcPort,
       );
@@ -153,7 +155,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
       throw err;
     }
   }
-  const adminBackend = localAdminBackend(registry, () => [...registryMetrics(registry), ...processMetrics()], logger);
+  const adminBackend = localAdminBackend(registry, () => [...requestMetrics.families(), ...registryMetrics(registry), ...processMetrics()], logger);
   let admin: AdminServer | null = null;
   if (adminCfg !== null) {
     try {

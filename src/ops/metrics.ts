@@ -6,6 +6,8 @@
 import type { RegistryCache } from '../registry/registry-cache.js';
 
 export interface MetricSample {
+  /** A histogram's `_bucket`, `_sum` or `_count` line. */
+  readonly suffix?: '_bucket' | '_sum' | '_count';
   readonly labels?: Readonly<Record<string, string>>;
   readonly value: number;
 }
@@ -13,7 +15,7 @@ export interface MetricSample {
 export interface MetricFamily {
   readonly name: string;
   readonly help: string;
-  readonly type: 'counter' | 'gauge';
+  readonly type: 'counter' | 'gauge' | 'histogram';
   readonly samples: readonly MetricSample[];
 }
 
@@ -34,7 +36,7 @@ export function renderPrometheus(families: readonly MetricFamily[]): string {
     for (const s of f.samples) {
       const labels = s.labels ? Object.entries(s.labels) : [];
       const l = labels.length ? `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
-      out.push(`${f.name}${l} ${num(s.value)}`);
+      out.push(`${f.name}${s.suffix ?? ''}${l} ${num(s.value)}`);
     }
   }
   return out.join('\n') + '\n';

@@ -437,6 +437,9 @@ describe('admin endpoint (cache_ttl_seconds: 0, no trigger: only the admin call 
     assert.match(m.text, /^# TYPE registry_refresh_failures_total counter$/m);
     assert.match(m.text, /^registry_refresh_failures_total 0$/m);
     assert.match(m.text, /^registry_loaded 1$/m);
+    // Feature requests over HTTP (earlier tests posted some) are counted, by outcome.
+    assert.match(m.text, /^# TYPE platter_request_duration_seconds histogram$/m);
+    assert.match(m.text, /^platter_request_duration_seconds_count\{transport="http",outcome="ok"\} [1-9]\d*$/m);
     assert.equal((await h.admin('GET', '/admin/refresh-registry')).status, 405);
     assert.equal((await h.admin('GET', '/nope')).status, 404);
   });

@@ -3,7 +3,7 @@
  * with calls written by hand on a real HTTP/2 connection: message framing split across DATA
  * frames, compressed requests (gzip, deflate), trailers-only errors, the request size limit,
  * deadlines (`grpc-timeout`), a call the client cancels, unknown methods and content types, and
- * Health/Watch. A private redis-server lets the test pause Redis (CLIENT PAUSE) to hold a call open.
+ * Health/Watch; and that each call is counted in the request metrics. A private redis-server lets the test pause Redis (CLIENT PAUSE) to hold a call open.
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -12,6 +12,7 @@ import zlib from 'node:zlib';
 import { Redis } from 'ioredis';
 import { encodeValue } from '../../src/encoding/value-encode.js';
 import { ValueType } from '../../src/encoding/value-type.js';
+import { renderPrometheus } from '../../src/ops/metrics.js';
 import { protoType } from '../../src/proto/root.js';
 import { seedFeastRedis } from '../helpers/feast-redis.js';
 import { connectRaw, messages, prefixed, rawCall, type RawAnswer } from '../helpers/grpc-raw.js';
@@ -182,5 +183,20 @@ describe('gRPC wire protocol (hand-written calls over HTTP/2)', () => {
     const unknown = await rawCall(session, '/grpc.health.v1.Health/Check', [prefixed(HealthRequest.encode({ service: 'nope' }).finish())]);
     assert.equal(unknown.grpcStatus, 5);
     assert.match(unknown.grpcMessage, /unknown service 'nope'/);
+  });
+  it('each GetOnlineFeatures call above is counted once in platter_request_duration_seconds, by outcome', async () => {
+    const text = renderPrometheus(await server.adminBackend.metrics());
+    const count = (outcome: string) => {
+      const m = new RegExp(`^platter_request_duration_seconds_count\\{transport="grpc",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    // ok: 1 + 1 + 3 + 1 + 1 + 1; client errors: the 10 refused on GetOnlineFeatures's path and the
+    // oversized prefix (not the unknown method, nor the 415); the deadline; the cancelled call.
+    assert.deepEqual(
+      { ok: count('ok'), client_error: count('client_error'), server_error: count('server_error'), cancelled: count('cancelled') },
+      { ok: 8, client_error: 11, server_error: 1, cancelled: 1 },
+      text,
+    );
+    assert.match(text, /^platter_request_duration_seconds_bucket\{transport="grpc",outcome="ok",le="\+Inf"\} 8$/m);
   });
 });

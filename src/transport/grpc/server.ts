@@ -14,6 +14,7 @@
 import http2 from 'node:http2';
 import type { Logger } from 'pino';
 import { PlatterError } from '../../errors.js';
+import { outcomeOfStatus, type RequestMetrics, type RequestOutcome } from '../../ops/request-metrics.js';
 import { protoType } from '../../proto/root.js';
 import { releaseResponseBytes, releaseResult, responseBytes, type OnlineFeatureService } from '../../serving/online-features.js';
 import { decodeGrpcRequest } from './decode-request.js';
@@ -26,6 +27,7 @@ export interface GrpcDeps {
   readonly logger: Logger;
   readonly version: string;
   readonly maxRequestBytes: number;
+  readonly metrics: RequestMetrics;
 }
 
 export interface GrpcServer {
@@ -35,6 +37,7 @@ export interface GrpcServer {
 
 const SERVING = 'feast.serving.ServingService';
 const HEALTH = 'grpc.health.v1.Health';
+const GET_ONLINE_FEATURES = `/${SERVING}/GetOnlineFeatures`;
 /** How long close() lets calls in flight finish before it drops their connections. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -87,7 +90,7 @@ function unaryMethods(deps: GrpcDeps): Map<string, UnaryHandler> {
   const infoBytes = framed(infoResponse.encode({ version: deps.version }).finish());
   return new Map<string, UnaryHandler>([
     [
-      `/${SERVING}/GetOnlineFeatures`,
+      GET_ONLINE_FEATURES,
       async (request, call) => {
         const result = await deps.service.get(decodeGrpcRequest(request));
         try {
@@ -126,7 +129,7 @@ async function healthStatus(deps: GrpcDeps, service: string): Promise<keyof type
 }
 
 export async function startGrpcServer(deps: GrpcDeps, host: string, port: number): Promise<GrpcServer> {
-  const { logger, maxRequestBytes } = deps;
+  const { logger, maxRequestBytes, metrics } = deps;
   const unary = unaryMethods(deps);
   const healthRequest = protoType('grpc.health.v1.HealthCheckRequest');
   const healthResponse = protoType('grpc.health.v1.HealthCheckResponse');
@@ -165,12 +168,21 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
     const handler = unary.get(path);
     const isWatch = path === `/${HEALTH}/Watch`;
     const call: CallState = { done: false };
-    const fail = (code: number, details: string) => {
+    const timed = path === GET_ONLINE_FEATURES;
+    const started = timed ? performance.now() : 0;
+    const finish = (outcome: RequestOutcome) => {
+      if (timed) metrics.observe('grpc', outcome, performance.now() - started);
+    };
+    const fail = (code: number, details: string, outcome: RequestOutcome = 'client_error') => {
       if (call.done) return;
       call.done = true;
       sendStatus(stream, code, details);
+      finish(outcome);
     };
-    const failWith = (err: unknown) => fail(...statusOf(err, logger));
+    const failWith = (err: unknown) => {
+      const [code, details] = statusOf(err, logger);
+      fail(code, details, err instanceof PlatterError ? outcomeOfStatus(err.httpStatus) : code === GrpcStatus.INTERNAL ? 'server_error' : 'client_error');
+    };
     if (handler === undefined && !isWatch) {
       stream.resume();
       fail(GrpcStatus.UNIMPLEMENTED, `unknown method ${path}; this server serves ${SERVING} (GetOnlineFeatures, GetFeastServingInfo) and ${HEALTH}`);
@@ -192,12 +204,14 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
         return;
       }
       // Beyond setTimeout's range (~24.8 days) a deadline never fires.
-      if (ms <= 0x7fffffff) timer = setTimeout(() => fail(GrpcStatus.DEADLINE_EXCEEDED, `DEADLINE_EXCEEDED: the call's deadline of ${ms} ms passed before the answer`), ms);
+      if (ms <= 0x7fffffff) timer = setTimeout(() => fail(GrpcStatus.DEADLINE_EXCEEDED, `DEADLINE_EXCEEDED: the call's deadline of ${ms} ms passed before the answer`, 'server_error'), ms);
     }
     stream.once('close', () => {
       // A client that resets the stream cancels the call; a result still on its way is dropped.
-      call.done = true;
       if (timer !== undefined) clearTimeout(timer);
+      if (call.done) return;
+      call.done = true;
+      finish('cancelled');
     });
     const reader = new UnaryMessageReader(maxRequestBytes);
     // After an early answer (oversized message, deadline) the rest of the request is read and
@@ -234,6 +248,7 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
             if (!err) releaseResponseBytes(out);
           });
           stream.end();
+          finish('ok');
         });
       }).catch(failWith);
     });

@@ -6,6 +6,7 @@
 import uWS from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { ErrorCodes, PlatterError } from '../../errors.js';
+import { outcomeOfStatus, type RequestMetrics, type RequestOutcome } from '../../ops/request-metrics.js';
 import { releaseResult, type OnlineFeatureService } from '../../serving/online-features.js';
 import type { OnlineFeaturesResult } from '../../serving/types.js';
 import { decodeOnlineFeaturesBody } from './decode-request.js';
@@ -17,6 +18,7 @@ export interface HttpDeps {
   readonly health: () => Promise<void>;
   readonly logger: Logger;
   readonly maxRequestBytes: number;
+  readonly metrics: RequestMetrics;
 }
 
 export interface HttpServer {
@@ -53,7 +55,7 @@ function toPlatterError(err: unknown, logger: Logger): PlatterError {
 }
 
 export function startHttpServer(deps: HttpDeps, host: string, port: number): Promise<HttpServer> {
-  const { service, logger, maxRequestBytes } = deps;
+  const { service, logger, maxRequestBytes, metrics } = deps;
   const app = uWS.App();
 
   const send = (res: uWS.HttpResponse, status: number, body: string | Uint8Array, type = 'application/json') => {
@@ -61,16 +63,20 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
       res.writeStatus(STATUS_TEXT[status] ?? `${status} Error`).writeHeader('Content-Type', type).end(body);
     });
   };
-  const sendError = (res: uWS.HttpResponse, err: unknown) => {
+  const sendError = (res: uWS.HttpResponse, err: unknown): number => {
     const e = toPlatterError(err, logger);
     if (e.httpStatus >= 500) logger.warn({ code: e.code, msg: e.message }, 'request failed');
     send(res, e.httpStatus, errorBody(e));
+    return e.httpStatus;
   };
+  const observe = (started: number, outcome: RequestOutcome) => metrics.observe('http', outcome, performance.now() - started);
 
   app.post('/get-online-features', (res) => {
+    const started = performance.now();
     const state = { aborted: false };
     res.onAborted(() => {
       state.aborted = true;
+      observe(started, 'cancelled');
     });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -86,6 +92,7 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
         res.cork(() => {
           res.writeStatus(STATUS_TEXT[413]!).writeHeader('Content-Type', 'application/json').end(errorBody(e), true);
         });
+        observe(started, 'client_error');
         return;
       }
       // uWS reuses the chunk's memory after this callback returns: copy it.
@@ -96,7 +103,7 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
       try {
         pending = service.get(decodeOnlineFeaturesBody(body));
       } catch (err) {
-        sendError(res, err);
+        observe(started, outcomeOfStatus(sendError(res, err)));
         return;
       }
       pending.then(
@@ -109,14 +116,15 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
             json = renderOnlineFeaturesJson(result);
           } catch (err) {
             releaseResult(result);
-            sendError(res, err);
+            observe(started, outcomeOfStatus(sendError(res, err)));
             return;
           }
           releaseResult(result);
           send(res, 200, json);
+          observe(started, 'ok');
         },
         (err) => {
-          if (!state.aborted) sendError(res, err);
+          if (!state.aborted) observe(started, outcomeOfStatus(sendError(res, err)));
         },
       );
     });
