@@ -94,7 +94,7 @@ if (doc.openLoop.length > 0) {
   const rates = doc.openLoop.filter((r) => r.transport !== 'static');
   out.push(
     table(
-      ['workload', 'target', 'rate/s', 'achieved/s', 'p50 / p99 / p99.9 ms', 'static p99 ms', 'p99 ÷ static', 'p50 1st→last third ms', 'verdict'],
+      ['workload', 'target', 'rate/s', 'achieved/s', 'p50 / p99 / p99.9 ms', 'server p50 / p99 ≤ ms', 'static p99 ms', 'p99 ÷ static', 'p50 1st→last third ms', 'verdict'],
       rates.map((r) => {
         const st = doc.openLoop.find((s) => s.transport === 'static' && s.workload === r.workload && s.targetRps === r.targetRps);
         return [
@@ -103,6 +103,7 @@ if (doc.openLoop.length > 0) {
           n(r.targetRps),
           n(r.achievedRps),
           `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p99)} / ${ms(r.latencyMs.p999)}`,
+          r.serverP99Ms == null ? '-' : `${ms(r.serverP50Ms ?? 0)} / ${ms(r.serverP99Ms)}`,
           st ? ms(st.latencyMs.p99) : '-',
           x(r.p99VsStatic),
           `${ms(r.firstThirdP50Ms)} → ${ms(r.lastThirdP50Ms)}`,

@@ -89,6 +89,9 @@ export interface OpenRow extends CpuColumns {
   readonly respBytes: number;
   readonly perSecond: readonly { readonly second: number; readonly completed: number; readonly p50: number; readonly p99: number }[];
   p99VsStatic?: number | null;
+  /** Platter only: the bucket bounds (ms) under which half and 99% of the window's requests finished, by the server's own clock. */
+  readonly serverP50Ms?: number | null;
+  readonly serverP99Ms?: number | null;
 }
 
 export interface EncodingPass {
@@ -191,7 +194,7 @@ export function renderClosedTable(rows: readonly ResultRow[]): string {
 export function renderOpenTable(rows: readonly OpenRow[]): string {
   const head = [
     'workload', 'transport', 'rate/s', 'achieved/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lag p99 ms', 'p50 1st→3rd ms',
-    'srv µs/req', 'bg cores', 'p99÷static', 'verdict',
+    'srv µs/req', 'srv p50/p99 ≤ ms', 'bg cores', 'p99÷static', 'verdict',
   ];
   const body = rows.map((r) => [
     r.workload,
@@ -206,6 +209,7 @@ export function renderOpenTable(rows: readonly OpenRow[]): string {
     fmt(r.sendLagMs.p99, 2),
     `${fmt(r.firstThirdP50Ms, 2)}→${fmt(r.lastThirdP50Ms, 2)}`,
     fmt(r.serverCpuUsPerReq, 1),
+    r.serverP99Ms == null ? '-' : `${fmt(r.serverP50Ms ?? null, 2)}/${fmt(r.serverP99Ms, 2)}`,
     fmt(r.backgroundCores, 2),
     ratio(r.p99VsStatic),
     r.overloaded ? `OVERLOADED: ${r.verdict}` : 'ok',

@@ -40,6 +40,7 @@ import {
 import { writeBenchRepo } from './repo.js';
 import { REPO_ROOT, startServer, type ChildServer, type ServerProcess } from './server.js';
 import { readSettings } from './settings.js';
+import { quantileBoundMs, scrapeHistogram } from './server-latency.js';
 import { startSlowServer } from './slow-server.js';
 import { evaluateTargets } from './targets.js';
 import type { BenchContext, PreparedLoad, RawLoad, Target } from './types.js';
@@ -331,9 +332,14 @@ export async function runBench(opts: RunOptions): Promise<number> {
 
     const openCell = async (w: Workload, name: string, pid: number | null, pass: Pass, rate: number, run: () => Promise<OpenLoopResult>): Promise<OpenRow> => {
       await waitIdle(servers(), admin);
+      const platter = name === 'http' ? server! : null;
+      const histBefore = platter ? await scrapeHistogram(platter.adminUrl, 'http') : null;
       const cpu = await CpuWindow.start(pid, admin, redis);
       const r = await run();
       const cols = await cpu.stop(r.completed, r.elapsedMs);
+      const histAfter = platter ? await scrapeHistogram(platter.adminUrl, 'http') : null;
+      const serverQuantiles =
+        histBefore && histAfter ? { serverP50Ms: quantileBoundMs(histBefore, histAfter, 0.5), serverP99Ms: quantileBoundMs(histBefore, histAfter, 0.99) } : {};
       const row: OpenRow = {
         workload: w.name,
         transport: name,
@@ -352,6 +358,7 @@ export async function runBench(opts: RunOptions): Promise<number> {
         verdict: r.verdict,
         respBytes: r.completed === 0 ? 0 : r.bytes / r.completed,
         perSecond: r.perSecond,
+        ...serverQuantiles,
         ...cols,
       };
       log(

@@ -23,6 +23,8 @@ export interface ChildServer {
 
 export interface ServerProcess extends ChildServer {
   readonly grpcAddress: string;
+  /** Its admin endpoint (token `bench`): GET /metrics. */
+  readonly adminUrl: string;
 }
 
 export interface StartOptions {
@@ -117,13 +119,25 @@ export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   }
   const port = await freePort();
   const grpcPort = await freePort();
+  // The admin port serves /metrics: the server's own request latency histogram.
+  const adminPort = await freePort();
   const child = await startChild(
     'platter serve',
-    [...(opts.nodeArgs ?? []), cli, 'serve', '--repo', opts.repoDir, '--host', '127.0.0.1', '--port', String(port), '--grpc-port', String(grpcPort), ...((opts.workers ?? 1) > 1 ? ['--workers', String(opts.workers)] : [])],
+    [
+      ...(opts.nodeArgs ?? []),
+      cli,
+      'serve',
+      '--repo', opts.repoDir,
+      '--host', '127.0.0.1',
+      '--port', String(port),
+      '--grpc-port', String(grpcPort),
+      '--admin-port', String(adminPort),
+      ...((opts.workers ?? 1) > 1 ? ['--workers', String(opts.workers)] : []),
+    ],
     port,
-    { env: { PLATTER_LOG_LEVEL: 'warn', ...opts.env }, ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}) },
+    { env: { PLATTER_LOG_LEVEL: 'warn', PLATTER_ADMIN_TOKEN: 'bench', ...opts.env }, ...(opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {}) },
   );
-  return { ...child, grpcAddress: `127.0.0.1:${grpcPort}` };
+  return { ...child, grpcAddress: `127.0.0.1:${grpcPort}`, adminUrl: `http://127.0.0.1:${adminPort}` };
 }
 
 /** A bench reference server (bench/baselines/<file>), run from TypeScript through tsx: `--port` is added. */

@@ -14,8 +14,11 @@ export type RequestTransport = 'http' | 'grpc';
 /** `cancelled`: the client went away before the answer. */
 export type RequestOutcome = 'ok' | 'client_error' | 'server_error' | 'cancelled';
 
-/** Upper bounds in milliseconds; a sub-millisecond server needs the fine low end. */
-const BOUNDS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+/**
+ * Upper bounds in milliseconds. Fine from 50 µs to 10 ms, where a sub-millisecond server's p50
+ * and p99 fall (and where a VM's wake-up delays show), coarse above.
+ */
+const BOUNDS_MS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
 const TRANSPORTS: readonly RequestTransport[] = ['http', 'grpc'];
 const OUTCOMES: readonly RequestOutcome[] = ['ok', 'client_error', 'server_error', 'cancelled'];
 
