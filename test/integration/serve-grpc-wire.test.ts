@@ -199,4 +199,19 @@ describe('gRPC wire protocol (hand-written calls over HTTP/2)', () => {
     );
     assert.match(text, /^platter_request_duration_seconds_bucket\{transport="grpc",outcome="ok",le="\+Inf"\} 8$/m);
   });
+  it('close() lets a call in flight finish, then refuses new connections', async () => {
+    const other = await startServe(repo.dir);
+    const s = await connectRaw(other.grpcAddress);
+    try {
+      await admin.call('CLIENT', 'PAUSE', '300');
+      const inFlight = rawCall(s, GET, [prefixed(request([1, 3]))]);
+      await new Promise((r) => setTimeout(r, 100));
+      const closed = other.close();
+      assert.deepEqual(trips(await inFlight), ['10', '30']);
+      await closed;
+      await assert.rejects(connectRaw(other.grpcAddress), /ECONNREFUSED/);
+    } finally {
+      s.destroy();
+    }
+  });
 });
