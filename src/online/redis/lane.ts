@@ -55,6 +55,13 @@ class Batch extends PendingReplies {
   }
 }
 
+/**
+ * Below this many reply elements written and unanswered, a new turn's commands are written at
+ * once instead of waiting for those replies (bench/ab.ts: 1x50 +8-15% req/s, 10x50 +13%;
+ * 100x250, whose single request is 25,000 elements, keeps the wait).
+ */
+const SEND_BEHIND_ELEMENTS = 10_000;
+
 export class RespLane {
   readonly #opts: LaneOptions;
   #sock: Socket | null = null;
@@ -109,14 +116,22 @@ export class RespLane {
       this.#unsent.push(commands);
       // One write carries many requests' commands: those of one event-loop turn (the HTTP and
       // gRPC servers hand over every request they read in one poll phase before `setImmediate`
-      // runs), and, while a write is unanswered, all that arrive until its replies are in (they
-      // would wait behind it in Redis anyway). Each write wakes Redis and each reply wakes us;
-      // on a small VM a wake-up costs more than the bytes.
-      if (this.#head === this.#sentUpTo && !this.#flushQueued) {
+      // runs), and, while a large write is unanswered, all that arrive until its replies are in
+      // (they would wait behind it in Redis anyway; each write wakes Redis and each reply wakes
+      // us). Behind small unanswered writes the next turn's commands go at once: for one-entity
+      // requests that wait cost ~10% of closed-loop throughput, for 100x250 the gate saves ~7%.
+      if (!this.#flushQueued && (this.#head === this.#sentUpTo || this.#unansweredElements() < SEND_BEHIND_ELEMENTS)) {
         this.#flushQueued = true;
         setImmediate(this.#flushTurn);
       }
     });
+  }
+
+  /** Reply elements expected from written, unanswered batches. */
+  #unansweredElements(): number {
+    let n = 0;
+    for (let i = this.#head; i < this.#sentUpTo; i++) n += this.#queue[i]!.elementsHint;
+    return n;
   }
 
   readonly #flushTurn = () => {
