@@ -23,7 +23,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { PlatterError } from '../errors.js';
 import type { AdminAnswer, AdminBackend } from '../ops/admin.js';
-import type { MetricFamily } from '../ops/metrics.js';
+import { processMetrics, type MetricFamily } from '../ops/metrics.js';
 
 /** What a worker needs besides the command line: the resolved ports. */
 export interface WorkerPorts {
@@ -245,15 +245,17 @@ function clusterAdmin(serving: ReadonlyMap<number, Worker>, restarts: () => numb
     },
     async metrics() {
       const merged = new Map<string, MetricFamily & { samples: MetricFamily['samples'][number][] }>();
-      for (const [slot, w] of [...serving.entries()].sort(([a], [b]) => a - b)) {
-        const r = await ask(w, 'metrics', 10_000);
-        for (const f of r?.metrics ?? []) {
+      const add = (families: readonly MetricFamily[], worker: string) => {
+        for (const f of families) {
           let into = merged.get(f.name);
           if (into === undefined) merged.set(f.name, (into = { ...f, samples: [] }));
-          for (const s of f.samples) into.samples.push({ ...s, labels: { ...s.labels, worker: String(slot) } });
+          for (const s of f.samples) into.samples.push({ ...s, labels: { ...s.labels, worker } });
         }
-      }
-      // The primary's own figures: how many workers serve, and how often they had to be replaced.
+      };
+      for (const [slot, w] of [...serving.entries()].sort(([a], [b]) => a - b)) add((await ask(w, 'metrics', 10_000))?.metrics ?? [], String(slot));
+      // The primary's own process figures, beside its workers'.
+      add(processMetrics(), 'primary');
+      // How many workers serve, and how often they had to be replaced.
       return [
         ...merged.values(),
         { name: 'platter_workers_serving', help: 'Worker processes serving now.', type: 'gauge', samples: [{ value: serving.size }] },

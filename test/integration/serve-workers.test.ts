@@ -369,6 +369,8 @@ describe('platter serve --workers 2 with the admin endpoint (on the primary)', {
     assert.equal(m.text.match(/^# TYPE registry_loaded gauge$/gm)?.length, 1, 'one family, two samples');
     assert.match(m.text, /^platter_workers_serving 2$/m);
     assert.match(m.text, /^platter_worker_restarts_total 0$/m);
+    // The primary's own memory, beside each worker's.
+    for (const w of ['0', '1', 'primary']) assert.match(m.text, new RegExp(`^process_resident_memory_bytes\\{worker="${w}"\\} [1-9]\\d*$`, 'm'), `worker ${w}`);
   });
 
   it('a refresh runs on every worker: a feature added by `feast apply` is then served by both', async () => {
