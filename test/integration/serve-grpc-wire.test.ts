@@ -183,6 +183,12 @@ describe('gRPC wire protocol (hand-written calls over HTTP/2)', () => {
     const unknown = await rawCall(session, '/grpc.health.v1.Health/Check', [prefixed(HealthRequest.encode({ service: 'nope' }).finish())]);
     assert.equal(unknown.grpcStatus, 5);
     assert.match(unknown.grpcMessage, /unknown service 'nope'/);
+    // Bytes that are no HealthCheckRequest: field 2 with wire type 7, which does not exist.
+    for (const path of ['/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch']) {
+      const bad = await rawCall(session, path, [prefixed(Buffer.from([0x17, 0x00]))]);
+      assert.equal(bad.grpcStatus, 3, `${path}: ${bad.grpcMessage}`);
+      assert.match(bad.grpcMessage, /HealthCheckRequest does not decode/);
+    }
   });
   it('each GetOnlineFeatures call above is counted once in platter_request_duration_seconds, by outcome', async () => {
     const text = renderPrometheus(await server.adminBackend.metrics());

@@ -6,8 +6,8 @@
  * metadata objects, channelz trackers, a second copy of each response into its frame) cost 91 µs
  * of server CPU per unary call where node:http2 answering the same bytes costs 63 µs
  * (`bench/grpc-floor.ts`); on 1x10 and 1x50 that overhead was most of the server's CPU per request.
- * The protocol a unary server needs is small (wire.ts), grpc-js clients and gRPC's C core (Feast's
- * Python client) are what the tests and benches talk to, and grpc-js stays the client everywhere.
+ * The protocol a unary server needs is small (wire.ts); the tests and benches talk to it through
+ * grpc-js clients and through HTTP/2 calls written by hand.
  * Requests are decoded by decode-request.ts; responses are encoded by encode-response.ts straight
  * after the 5-byte message prefix, so the message is never copied.
  */
@@ -83,9 +83,17 @@ function sendStatus(stream: http2.ServerHttp2Stream, code: number, details: stri
   }
 }
 
+/** The `service` of a grpc.health.v1.HealthCheckRequest. */
+function healthService(request: Buffer): string {
+  try {
+    return String((protoType('grpc.health.v1.HealthCheckRequest').decode(request) as { service?: string }).service ?? '');
+  } catch (err) {
+    throw new PlatterError('INVALID_ARGUMENT', `the HealthCheckRequest does not decode: ${(err as Error).message}`);
+  }
+}
+
 function unaryMethods(deps: GrpcDeps): Map<string, UnaryHandler> {
   const infoResponse = protoType('feast.serving.GetFeastServingInfoResponse');
-  const healthRequest = protoType('grpc.health.v1.HealthCheckRequest');
   const healthResponse = protoType('grpc.health.v1.HealthCheckResponse');
   const infoBytes = framed(infoResponse.encode({ version: deps.version }).finish());
   return new Map<string, UnaryHandler>([
@@ -107,7 +115,7 @@ function unaryMethods(deps: GrpcDeps): Map<string, UnaryHandler> {
     [
       `/${HEALTH}/Check`,
       async (request) => {
-        const service = String((healthRequest.decode(request) as { service?: string }).service ?? '');
+        const service = healthService(request);
         const status = await healthStatus(deps, service);
         if (status === 'SERVICE_UNKNOWN') throw new GrpcStatusError(GrpcStatus.NOT_FOUND, `unknown service '${service}'; this server serves '${SERVING}'`);
         return framed(healthResponse.encode({ status: HEALTH_STATUS[status] }).finish());
@@ -131,14 +139,12 @@ async function healthStatus(deps: GrpcDeps, service: string): Promise<keyof type
 export async function startGrpcServer(deps: GrpcDeps, host: string, port: number): Promise<GrpcServer> {
   const { logger, maxRequestBytes, metrics } = deps;
   const unary = unaryMethods(deps);
-  const healthRequest = protoType('grpc.health.v1.HealthCheckRequest');
   const healthResponse = protoType('grpc.health.v1.HealthCheckResponse');
   const watches = new Set<http2.ServerHttp2Stream>();
   const sessions = new Set<http2.ServerHttp2Session>();
 
   /** Health/Watch: the current status, then every change (checked each second), until the client cancels. */
-  const watch = (request: Buffer, stream: http2.ServerHttp2Stream) => {
-    const service = String((healthRequest.decode(request) as { service?: string }).service ?? '');
+  const watch = (service: string, stream: http2.ServerHttp2Stream) => {
     let last = '';
     const tick = () =>
       void healthStatus(deps, service).then((status) => {
@@ -229,9 +235,10 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
       reader.finish(encoding).then((request) => {
         if (call.done) return;
         if (isWatch) {
+          const service = healthService(request);
           if (timer !== undefined) clearTimeout(timer);
           call.done = true;
-          watch(request, stream);
+          watch(service, stream);
           return;
         }
         return handler!(request, call).then((out) => {

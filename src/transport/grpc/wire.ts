@@ -71,6 +71,8 @@ export const ACCEPT_ENCODING = 'identity,deflate,gzip';
 const inflate = promisify(zlib.inflate);
 const gunzip = promisify(zlib.gunzip);
 
+const moreThanOne = () => new PlatterError('INVALID_ARGUMENT', 'a unary call carries exactly one request message; this one had more bytes after it');
+
 /**
  * Collects the one request message of a unary call from DATA chunks. The size limit is checked
  * against the prefix, before the bytes arrive, and again after decompression.
@@ -82,7 +84,10 @@ export class UnaryMessageReader {
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Throws PAYLOAD_TOO_LARGE as soon as the prefix announces a message over the limit. */
+  /**
+   * Throws PAYLOAD_TOO_LARGE as soon as the prefix announces a message over the limit, and
+   * INVALID_ARGUMENT as soon as bytes arrive past the message (nothing is buffered beyond it).
+   */
   push(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
@@ -91,15 +96,13 @@ export class UnaryMessageReader {
       this.#expected = head.readUInt32BE(1);
       this.#checkSize(this.#expected);
     }
+    if (this.#expected >= 0 && this.#bytes > MESSAGE_PREFIX + this.#expected) throw moreThanOne();
   }
 
   /** The message bytes, decompressed with `encoding` when its flag says so. */
   async finish(encoding: string): Promise<Buffer> {
     if (this.#expected < 0 || this.#bytes < MESSAGE_PREFIX + this.#expected) {
       throw new PlatterError('INVALID_ARGUMENT', 'the call ended without a complete request message; send one length-prefixed GetOnlineFeaturesRequest');
-    }
-    if (this.#bytes > MESSAGE_PREFIX + this.#expected) {
-      throw new PlatterError('INVALID_ARGUMENT', 'a unary call carries exactly one request message; this one had more bytes after it');
     }
     const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#bytes);
     const body = all.subarray(MESSAGE_PREFIX);

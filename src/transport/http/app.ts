@@ -75,6 +75,7 @@ export function startHttpServer(deps: HttpDeps, host: string, port: number): Pro
     const started = performance.now();
     const state = { aborted: false };
     res.onAborted(() => {
+      if (state.aborted) return; // refused as too large: already counted
       state.aborted = true;
       observe(started, 'cancelled');
     });
