@@ -205,15 +205,22 @@ describe('gRPC wire protocol (hand-written calls over HTTP/2)', () => {
     );
     assert.match(text, /^platter_request_duration_seconds_bucket\{transport="grpc",outcome="ok",le="\+Inf"\} 8$/m);
   });
-  it('close() lets a call in flight finish, then refuses new connections', async () => {
+  it('close() lets a call in flight finish, ends a Watch with UNAVAILABLE, then refuses new connections', async () => {
     const other = await startServe(repo.dir);
     const s = await connectRaw(other.grpcAddress);
     try {
+      const watch = s.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Watch', 'content-type': 'application/grpc', te: 'trailers' });
+      watch.end(prefixed(protoType('grpc.health.v1.HealthCheckRequest').encode({}).finish()));
+      await new Promise((resolve) => watch.once('data', resolve)); // SERVING
+      const watchEnd = new Promise<http2.IncomingHttpHeaders>((resolve) => watch.once('trailers', resolve));
       await admin.call('CLIENT', 'PAUSE', '300');
       const inFlight = rawCall(s, GET, [prefixed(request([1, 3]))]);
       await new Promise((r) => setTimeout(r, 100));
       const closed = other.close();
       assert.deepEqual(trips(await inFlight), ['10', '30']);
+      const trailers = await watchEnd;
+      assert.equal(trailers['grpc-status'], '14');
+      assert.match(decodeURIComponent(String(trailers['grpc-message'])), /shutting down/);
       await closed;
       await assert.rejects(connectRaw(other.grpcAddress), /ECONNREFUSED/);
     } finally {

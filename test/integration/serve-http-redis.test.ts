@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { encodeValue } from '../../src/encoding/value-encode.js';
 import { ValueType } from '../../src/encoding/value-type.js';
+import { renderPrometheus } from '../../src/ops/metrics.js';
 import type { RepoDefinition } from '../../src/registry/definition.js';
 import { seedFeastRedis } from '../helpers/feast-redis.js';
 import {
@@ -689,6 +691,39 @@ describe('HTTP errors, limits and routes (entity key v3)', () => {
     assert.equal(await health.text(), '');
     res = await server.post('/get-online-features/extra', {});
     assert.equal(res.status, 404, res.text);
+  });
+
+  it('each feature request is counted once in platter_request_duration_seconds, by outcome', async () => {
+    const counts = async () => {
+      const text = renderPrometheus(await server.adminBackend.metrics());
+      const of = (outcome: string) => Number(new RegExp(`^platter_request_duration_seconds_count\\{transport="http",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      return { ok: of('ok'), client_error: of('client_error'), server_error: of('server_error'), cancelled: of('cancelled') };
+    };
+    const before = await counts();
+    assert.equal((await post({ features: ['driver_hourly_stats:conv_rate'], entities: { driver_id: [1001] } })).status, 200);
+    assert.equal((await post({ features: ['driver_hourly_stats:conv_rate'], entities: { driver_id: [1001, 1002] } })).status, 200);
+    assert.equal((await post({ features: ['no_such_view:x'], entities: { driver_id: [1] } })).status, 404);
+    assert.equal((await post('{"features": [')).status, 400);
+    assert.equal((await post({ features: ['driver_hourly_stats:conv_rate'], entities: { driver_id: Array.from({ length: 2000 }, (_, i) => i) } })).status, 413);
+    // A client that sends half its body and goes away.
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(Number(new URL(server.url).port), '127.0.0.1', () => {
+        sock.write('POST /get-online-features HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"features"');
+        setTimeout(() => {
+          sock.destroy();
+          resolve();
+        }, 50);
+      });
+      sock.on('error', reject);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    // Not counted: routes other than the feature request.
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    const after = await counts();
+    assert.deepEqual(
+      { ok: after.ok - before.ok, client_error: after.client_error - before.client_error, server_error: after.server_error - before.server_error, cancelled: after.cancelled - before.cancelled },
+      { ok: 2, client_error: 3, server_error: 0, cancelled: 1 },
+    );
   });
 
   it('the server still answers correctly after all of the above', async () => {
