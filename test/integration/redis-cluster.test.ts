@@ -496,4 +496,51 @@ describe('Redis Cluster (private, 3 masters + 3 replicas)', { skip }, () => {
       mclient.disconnect();
     }
   });
+  it('after the killed master\'s replica is promoted: reads and newer-wins writes go to the new master', async () => {
+    // The replica whose master the test before killed; cluster-node-timeout is 2 s.
+    const promoted = replicas().find((r) => !admins.some((a) => a.port === r.masterPort))!;
+    assert.ok(promoted, 'a replica lost its master');
+    const deadPort = promoted.masterPort;
+    await until(
+      async () =>
+        /role:master/.test(await promoted.admin.info('replication')) && /cluster_state:ok/.test(String(await promoted.admin.call('CLUSTER', 'INFO'))),
+      20_000,
+      'the replica promoted and the cluster state ok',
+    );
+    promoted.role = 'master';
+    promoted.masterPort = promoted.port;
+    // The clients learn the new map from the failed connection or a MOVED; wait until it no longer names the dead node.
+    await until(
+      async () => {
+        await client.hgetBuffer(key(IDS[0]!), '_ts:driver_stats').catch(() => null);
+        return !client.nodes('all').some((n) => n.options.port === deadPort);
+      },
+      20_000,
+      'the client dropped the dead node',
+    );
+    // New lanes on the new map. Not every lane need connect: the map may still name the replica an
+    // earlier test killed, whose slots its master's lane serves.
+    const lanes = openClusterLanes(client, spec, { commandTimeoutMs: 5000, connectionName: 'platter-cluster-failover' });
+    lanesToClose.push(lanes);
+    const reader = new RedisOnlineReader(client, project, { clusterLanes: lanes });
+    await sleep(500);
+    assert.deepEqual(await readHex(reader, hmgetLayout, IDS), expectedHex(hmgetLayout, IDS));
+
+    const opts = { keyTtlSeconds: null, skipDedup: false };
+    assert.deepEqual(await writeRedisRows(client, project, 'driver_stats', IDS.map((id) => rowFor(id, 400, id * 3)), opts), { written: 300, skipped: 0 });
+    assert.deepEqual(await writeRedisRows(client, project, 'driver_stats', IDS.map((id) => rowFor(id, 300, -1)), opts), { written: 0, skipped: 300 });
+    const ranges = ((await promoted.admin.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][]).filter(([, , owner]) => owner[1] === promoted.port);
+    const mine = IDS.filter((id) => ranges.some(([lo, hi]) => lo <= keySlot(key(id)) && keySlot(key(id)) <= hi));
+    assert.ok(mine.length > 50, `the promoted master owns the slots of ${mine.length} of the keys`);
+    for (const id of mine) {
+      const ts = await promoted.admin.hgetBuffer(key(id), '_ts:driver_stats');
+      assert.equal(ts?.toString('hex'), encodeTimestamp(400, 0).toString('hex'), `driver ${id} on the promoted master`);
+    }
+    const trips = rowsFromCells(batchesOf(reader, hmgetLayout, IDS), await reader.read(batchesOf(reader, hmgetLayout, IDS)))[0]!.map((r) => r[1]);
+    assert.deepEqual(
+      trips.map((v) => v && v.toString('hex')),
+      IDS.map((id) => encodeValue(ValueType.INT64, id * 3).toString('hex')),
+      'every key reads its newest value, the promoted master\'s included',
+    );
+  });
 });
