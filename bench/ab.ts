@@ -39,7 +39,7 @@ const { values, positionals } = parseArgs({
 });
 const other = positionals[0];
 if (other === undefined) {
-  console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3] [--workers-a N] [--workers-b N]');
+  console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3] [--workers-a N] [--workers-b N] [--transport http|grpc|grpc-h2]');
   process.exit(2);
 }
 const transport = values.transport ?? 'http';
@@ -78,32 +78,20 @@ try {
       if (ra.status !== 200 || ra.text !== rb.text) throw new Error(`${w.name}: A and B answer differently (${ra.status}/${rb.status}) to ${body.slice(0, 200)}`);
     }
     const load = new Map<ServerProcess, (ms: number) => Promise<{ ok: number; elapsedMs: number }>>();
-    for (const s of [a, b]) {
-      if (transport === 'http') {
-        load.set(s, (t) => runAutocannon(s.httpUrl, bodies, settings.connections, 1, t));
-        continue;
-      }
+    if (transport === 'http') {
+      for (const s of [a, b]) load.set(s, (t) => runAutocannon(s.httpUrl, bodies, settings.connections, 1, t));
+    } else {
       const { serialize } = servingCodec();
       const msgs = pool.map((ids) => serialize(grpcRequest(w, ids)));
       const framed = msgs.map(frame);
-      const channels = await openChannels(transport === 'grpc' ? 'grpc-js' : 'h2', s.grpcAddress, settings.grpcChannels);
-      closers.push(() => channels.close());
-      const [ga, gb] = [await channels.send(0, msgs[0]!, framed[0]!), await channels.send(0, msgs[0]!, framed[0]!)];
-      if (!ga.equals(gb)) throw new Error(`${w.name}: a gRPC answer changed between two identical calls`);
-      load.set(s, (t) => closedLoop(async (seq) => (await channels.send(seq, msgs[seq % msgs.length]!, framed[seq % msgs.length]!)).length, settings.connections, t));
-    }
-    if (transport !== 'http') {
-      const [ra, rb] = await Promise.all(
-        [a, b].map(async (s) => {
-          const ch = await openChannels('h2', s.grpcAddress, 1);
-          const { serialize } = servingCodec();
-          const msg = serialize(grpcRequest(w, pool[0]!));
-          const out = await ch.send(0, msg, frame(msg));
-          ch.close();
-          return out;
-        }),
-      );
-      if (!ra!.equals(rb!)) throw new Error(`${w.name}: A and B answer differently over gRPC`);
+      const answers: Buffer[] = [];
+      for (const s of [a, b]) {
+        const channels = await openChannels(transport === 'grpc' ? 'grpc-js' : 'h2', s.grpcAddress, settings.grpcChannels);
+        closers.push(() => channels.close());
+        answers.push(await channels.send(0, msgs[0]!, framed[0]!));
+        load.set(s, (t) => closedLoop(async (seq) => (await channels.send(seq, msgs[seq % msgs.length]!, framed[seq % msgs.length]!)).length, settings.connections, t));
+      }
+      if (!answers[0]!.equals(answers[1]!)) throw new Error(`${w.name}: A and B answer differently over gRPC`);
     }
     const slice = async (s: ServerProcess) => {
       const cpu0 = procCpu(s.pid)!;

@@ -349,6 +349,8 @@ describe('platter serve --workers 2 with the admin endpoint (on the primary)', {
     });
     await waitHealthy(server, port);
     await waitFor('every worker ready', server, () => server.output().includes('platter serving with workers'));
+    // The primary opens its admin port once every worker is ready, so after the line above.
+    await waitFor('the admin port open', server, () => server.output().includes('admin endpoint listening'));
   });
 
   after(async () => {
