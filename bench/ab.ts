@@ -9,7 +9,8 @@
  *
  * A is the other checkout, B this one. `--workers-a N` / `--workers-b N` run that side as
  * `platter serve --workers N`; with `.` as the other checkout, that compares worker counts of one
- * build. Closed loop, BENCH_CONNECTIONS in flight: HTTP through autocannon by default;
+ * build. `--node-args-a='...'` / `--node-args-b='...'` pass node flags to that side's server
+(e.g. a V8 heap setting). Closed loop, BENCH_CONNECTIONS in flight: HTTP through autocannon by default;
  * `--transport grpc` (grpc-js client) or `--transport grpc-h2` (bare HTTP/2 client, so more of the
  * machine goes to the server) for GetOnlineFeatures over gRPC. Server CPU per request comes from
  * each server process's own accounting.
@@ -34,12 +35,14 @@ const { values, positionals } = parseArgs({
     'workers-a': { type: 'string' },
     'workers-b': { type: 'string' },
     transport: { type: 'string' },
+    'node-args-a': { type: 'string' },
+    'node-args-b': { type: 'string' },
   },
   allowPositionals: true,
 });
 const other = positionals[0];
 if (other === undefined) {
-  console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3] [--workers-a N] [--workers-b N] [--transport http|grpc|grpc-h2]');
+  console.error('usage: node --import tsx bench/ab.ts <other checkout with dist/ built> [--workload 1x50,100x50] [--pairs 6] [--seconds 3] [--workers-a N] [--workers-b N] [--node-args-a FLAGS] [--node-args-b FLAGS] [--transport http|grpc|grpc-h2]');
   process.exit(2);
 }
 const transport = values.transport ?? 'http';
@@ -62,9 +65,15 @@ try {
   const baseSeconds = Math.floor(Date.now() / 1000);
   const seeded = await seedRepo(repo.dir, settings.entities, baseSeconds);
   log(`seeded ${seeded.rowsWritten} rows in ${(seeded.ms / 1000).toFixed(1)} s`);
-  const a = await startServer({ repoDir: repo.dir, ...(other === '.' ? {} : { root: other }), workers: Number(values['workers-a'] ?? 1) });
+  const nodeArgs = (side: 'a' | 'b') => (values[`node-args-${side}`] ?? '').split(' ').filter(Boolean);
+  const a = await startServer({
+    repoDir: repo.dir,
+    ...(other === '.' ? {} : { root: other }),
+    workers: Number(values['workers-a'] ?? 1),
+    nodeArgs: nodeArgs('a'),
+  });
   servers.push(a);
-  const b = await startServer({ repoDir: repo.dir, workers: Number(values['workers-b'] ?? 1) });
+  const b = await startServer({ repoDir: repo.dir, workers: Number(values['workers-b'] ?? 1), nodeArgs: nodeArgs('b') });
   servers.push(b);
   const named: [string, ServerProcess][] = [
     ['A', a],
