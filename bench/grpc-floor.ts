@@ -1,8 +1,9 @@
 /**
  * What a unary gRPC call costs a Node server before it does any work: the same fixed response
- * (GetOnlineFeatures' path, `BENCH_BYTES` bytes) served by @grpc/grpc-js and by a bare node:http2
- * handler speaking gRPC's framing (length-prefixed message, `grpc-status` trailer), each in its own
- * child process, driven by the same bare HTTP/2 client (16 calls in flight over 2 sessions).
+ * (GetOnlineFeatures' path, `BENCH_BYTES` bytes) served by @grpc/grpc-js, by a bare node:http2
+ * handler speaking gRPC's framing (length-prefixed message, `grpc-status` trailer), and by the
+ * HTTP/2 connection Platter serves gRPC on (src/transport/grpc/h2/), each in its own child
+ * process, driven by the same bare HTTP/2 client (16 calls in flight over 2 sessions).
  * Server CPU per call comes from the child's own process.cpuUsage().
  *
  *   node --import tsx bench/grpc-floor.ts
@@ -12,8 +13,13 @@
 import { fork } from 'node:child_process';
 import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { H2Connection } from '../src/transport/grpc/h2/connection.js';
+import { encodeHeaderBlock } from '../src/transport/grpc/h2/hpack.js';
 import { freePort } from './lib/ports.js';
+
+type Kind = 'grpc-js' | 'http2' | 'platter';
 
 const METHOD = '/feast.serving.ServingService/GetOnlineFeatures';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -28,7 +34,7 @@ function frame(message: Buffer): Buffer {
   return out;
 }
 
-async function serveChild(kind: 'grpc-js' | 'http2', port: number): Promise<void> {
+async function serveChild(kind: Kind, port: number): Promise<void> {
   const body = Buffer.alloc(BYTES, 7);
   const start = process.cpuUsage();
   let calls = 0;
@@ -44,6 +50,26 @@ async function serveChild(kind: 'grpc-js' | 'http2', port: number): Promise<void
         stream.end(framed);
       });
     });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  } else if (kind === 'platter') {
+    const framed = frame(body);
+    const headers = encodeHeaderBlock([[':status', '200'], ['content-type', 'application/grpc']]);
+    const trailers = encodeHeaderBlock([['grpc-status', '0']]);
+    const server = net.createServer(
+      (socket) =>
+        new H2Connection(socket, {
+          maxConcurrentStreams: 1000,
+          maxHeaderListSize: 65536,
+          onStream: (stream) => {
+            stream.onEnd = () => {
+              calls++;
+              stream.respond(headers);
+              stream.write(framed);
+              stream.end(trailers);
+            };
+          },
+        }),
+    );
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   } else {
     const server = new grpc.Server();
@@ -104,7 +130,7 @@ async function drive(port: number): Promise<number> {
   return done;
 }
 
-async function measure(kind: 'grpc-js' | 'http2'): Promise<void> {
+async function measure(kind: Kind): Promise<void> {
   const port = await freePort();
   const child = fork(fileURLToPath(import.meta.url), ['--child', kind, String(port)], { execArgv: ['--import', 'tsx'] });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
@@ -119,8 +145,9 @@ async function measure(kind: 'grpc-js' | 'http2'): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  await serveChild(process.argv[3] as 'grpc-js' | 'http2', Number(process.argv[4]));
+  await serveChild(process.argv[3] as Kind, Number(process.argv[4]));
 } else {
   await measure('grpc-js');
   await measure('http2');
+  await measure('platter');
 }

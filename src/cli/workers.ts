@@ -7,8 +7,8 @@
  * own in-flight requests.
  *
  * How the ports are shared: uWS binds the HTTP port itself with SO_REUSEPORT, so every worker binds
- * it and the kernel spreads new connections over them; the gRPC server (node:http2) listens through
- * node:cluster, whose primary accepts connections and hands them to the workers in turn. A port of
+ * it and the kernel spreads new connections over them; the gRPC server (a node:net server) listens
+ * through node:cluster, whose primary accepts connections and hands them to the workers in turn. A port of
  * 0 is resolved to one free port in the primary first, or every worker would get its own.
  *
  * The primary serves no features. It checks the config once (so a bad file fails once, with one

@@ -1,23 +1,27 @@
 /**
  * The gRPC transport: feast.serving.ServingService (GetOnlineFeatures, GetFeastServingInfo) and
- * grpc.health.v1.Health, on the same serving core as HTTP, served by node:http2 directly.
+ * grpc.health.v1.Health, on the same serving core as HTTP, served over our own HTTP/2 connection
+ * (h2/connection.ts) on a plain TCP server.
  *
- * Why not @grpc/grpc-js's Server (the design package): its per-call machinery (interceptor chain,
- * metadata objects, channelz trackers, a second copy of each response into its frame) cost 91 µs
- * of server CPU per unary call where node:http2 answering the same bytes costs 63 µs
- * (`bench/grpc-floor.ts`); on 1x10 and 1x50 that overhead was most of the server's CPU per request.
- * The protocol a unary server needs is small (wire.ts); the tests and benches talk to it through
- * grpc-js clients and through HTTP/2 calls written by hand.
+ * Why not @grpc/grpc-js's Server (the design package) or node:http2: a unary call with a fixed
+ * answer costs 87 µs of server CPU through grpc-js (interceptors, metadata objects, channelz, a
+ * second copy of each response), 52 µs through node:http2 (a Duplex per stream, header objects,
+ * nghttp2's rounds) and 19 µs here (`node --import tsx bench/grpc-floor.ts`); at 1-50 features
+ * that floor was most of the server's CPU per request. A unary server needs little of HTTP/2
+ * (no push, no priorities, flow control on its answers) and of gRPC (wire.ts); the tests talk to
+ * it through grpc-js clients, node:http2 clients and frames written by hand.
  * Requests are decoded by decode-request.ts; responses are encoded by encode-response.ts straight
  * after the 5-byte message prefix, so the message is never copied.
  */
-import http2 from 'node:http2';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import { PlatterError } from '../../errors.js';
 import { outcomeOfStatus, type RequestMetrics, type RequestOutcome } from '../../ops/request-metrics.js';
 import { protoType } from '../../proto/root.js';
 import { releaseResponseBytes, releaseResult, responseBytes, type OnlineFeatureService } from '../../serving/online-features.js';
 import { decodeGrpcRequest } from './decode-request.js';
+import { H2Connection, type H2Stream } from './h2/connection.js';
+import { encodeHeaderBlock } from './h2/hpack.js';
 import { encodeOnlineFeaturesResponse } from './encode-response.js';
 import { ACCEPT_ENCODING, GrpcStatus, GrpcStatusError, MESSAGE_PREFIX, UnaryMessageReader, encodeGrpcMessage, framed, parseTimeout, writePrefix } from './wire.js';
 
@@ -49,19 +53,20 @@ interface CallState {
 /** A unary method: the request message in, the framed response (prefix included) out, or null when the call ended first. */
 type UnaryHandler = (request: Buffer, call: CallState) => Promise<Buffer | null>;
 
-const RESPONSE_HEADERS = {
-  ':status': 200,
-  'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': ACCEPT_ENCODING,
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': String(GrpcStatus.OK) };
-
-function noop(): void {}
-
-function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
-}
+const RESPONSE_FIELDS: readonly (readonly [string, string])[] = [
+  [':status', '200'],
+  ['content-type', 'application/grpc+proto'],
+  ['grpc-accept-encoding', ACCEPT_ENCODING],
+  ['grpc-encoding', 'identity'],
+];
+/** Built once: every answer's headers and OK trailers are the same bytes. */
+const RESPONSE_HEADERS = encodeHeaderBlock(RESPONSE_FIELDS);
+const OK_TRAILERS = encodeHeaderBlock([['grpc-status', String(GrpcStatus.OK)]]);
+const STATUS_415 = encodeHeaderBlock([[':status', '415']]);
+/** Header lists above this (name + value + 32 per field, RFC 9113 6.5.2) are answered 431. */
+const MAX_HEADER_LIST = 64 * 1024;
+/** Streams one connection may have open; more are refused (REFUSED_STREAM, which clients retry). */
+const MAX_CONCURRENT_STREAMS = 4096;
 
 function statusOf(err: unknown, logger: Logger): [number, string] {
   if (err instanceof PlatterError) return [err.grpcStatus, `${err.code}: ${err.message}`];
@@ -71,16 +76,14 @@ function statusOf(err: unknown, logger: Logger): [number, string] {
 }
 
 /** A status with no message: trailers-only when nothing was sent yet, else trailers. */
-function sendStatus(stream: http2.ServerHttp2Stream, code: number, details: string): void {
-  if (stream.destroyed || stream.closed) return;
-  const status = { 'grpc-status': String(code), 'grpc-message': encodeGrpcMessage(details) };
-  if (stream.headersSent) {
-    if (stream.writableEnded) return;
-    stream.once('wantTrailers', () => stream.sendTrailers(status));
-    stream.end();
-  } else {
-    stream.respond({ ...RESPONSE_HEADERS, ...status }, { endStream: true });
-  }
+function sendStatus(stream: H2Stream, code: number, details: string): void {
+  if (stream.closed) return;
+  const status: [string, string][] = [
+    ['grpc-status', String(code)],
+    ['grpc-message', encodeGrpcMessage(details)],
+  ];
+  if (stream.headersSent) stream.end(encodeHeaderBlock(status));
+  else stream.respond(encodeHeaderBlock([...RESPONSE_FIELDS, ...status]), true);
 }
 
 /** The `service` of a grpc.health.v1.HealthCheckRequest. */
@@ -140,37 +143,35 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
   const { logger, maxRequestBytes, metrics } = deps;
   const unary = unaryMethods(deps);
   const healthResponse = protoType('grpc.health.v1.HealthCheckResponse');
-  const watches = new Set<http2.ServerHttp2Stream>();
-  const sessions = new Set<http2.ServerHttp2Session>();
+  const watches = new Set<H2Stream>();
+  const connections = new Set<H2Connection>();
 
   /** Health/Watch: the current status, then every change (checked each second), until the client cancels. */
-  const watch = (service: string, stream: http2.ServerHttp2Stream) => {
+  const watch = (service: string, stream: H2Stream) => {
     let last = '';
     const tick = () =>
       void healthStatus(deps, service).then((status) => {
-        if (status === last || stream.destroyed || stream.writableEnded) return;
-        if (!stream.headersSent) stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+        if (status === last || stream.closed) return;
+        stream.respond(RESPONSE_HEADERS);
         last = status;
         stream.write(framed(healthResponse.encode({ status: HEALTH_STATUS[status] }).finish()));
       });
     tick();
     const timer = setInterval(tick, 1000);
     watches.add(stream);
-    stream.once('close', () => {
+    stream.onClose = () => {
       clearInterval(timer);
       watches.delete(stream);
-    });
+    };
   };
 
-  const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
-    // Errors (a reset by the client, a broken connection) end in 'close'; nothing to send then.
-    stream.on('error', noop);
-    const contentType = headers['content-type'];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+  const onStream = (stream: H2Stream) => {
+    const contentType = stream.header('content-type');
+    if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+      stream.respond(STATUS_415, true);
       return;
     }
-    const path = headers[':path'] ?? '';
+    const path = stream.header(':path') ?? '';
     const handler = unary.get(path);
     const isWatch = path === `/${HEALTH}/Watch`;
     const call: CallState = { done: false };
@@ -189,48 +190,44 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
       const [code, details] = statusOf(err, logger);
       fail(code, details, err instanceof PlatterError ? outcomeOfStatus(err.httpStatus) : code === GrpcStatus.INTERNAL ? 'server_error' : 'client_error');
     };
+    // An early answer ends the stream; the connection drops the rest of its request as it comes.
     if (handler === undefined && !isWatch) {
-      stream.resume();
       fail(GrpcStatus.UNIMPLEMENTED, `unknown method ${path}; this server serves ${SERVING} (GetOnlineFeatures, GetFeastServingInfo) and ${HEALTH}`);
       return;
     }
-    const encoding = String(headers['grpc-encoding'] ?? 'identity');
+    const encoding = stream.header('grpc-encoding') ?? 'identity';
     if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
-      stream.resume();
       fail(GrpcStatus.UNIMPLEMENTED, `grpc-encoding '${encoding}' is not supported; send identity, gzip or deflate`);
       return;
     }
     let timer: NodeJS.Timeout | undefined;
-    const timeout = headers['grpc-timeout'];
+    const timeout = stream.header('grpc-timeout');
     if (timeout !== undefined) {
-      const ms = parseTimeout(String(timeout));
+      const ms = parseTimeout(timeout);
       if (ms === null) {
-        stream.resume();
-        failWith(new PlatterError('INVALID_ARGUMENT', `grpc-timeout '${String(timeout)}' is not 1-8 digits and a unit (H, M, S, m, u, n)`));
+        failWith(new PlatterError('INVALID_ARGUMENT', `grpc-timeout '${timeout}' is not 1-8 digits and a unit (H, M, S, m, u, n)`));
         return;
       }
       // Beyond setTimeout's range (~24.8 days) a deadline never fires.
       if (ms <= 0x7fffffff) timer = setTimeout(() => fail(GrpcStatus.DEADLINE_EXCEEDED, `DEADLINE_EXCEEDED: the call's deadline of ${ms} ms passed before the answer`, 'server_error'), ms);
     }
-    stream.once('close', () => {
+    stream.onClose = () => {
       // A client that resets the stream cancels the call; a result still on its way is dropped.
       if (timer !== undefined) clearTimeout(timer);
       if (call.done) return;
       call.done = true;
       finish('cancelled');
-    });
+    };
     const reader = new UnaryMessageReader(maxRequestBytes);
-    // After an early answer (oversized message, deadline) the rest of the request is read and
-    // dropped, so the connection's flow control keeps moving.
-    stream.on('data', (chunk: Buffer) => {
+    stream.onData = (chunk) => {
       if (call.done) return;
       try {
         reader.push(chunk);
       } catch (err) {
         failWith(err);
       }
-    });
-    stream.once('end', () => {
+    };
+    stream.onEnd = () => {
       if (call.done) return;
       reader.finish(encoding).then((request) => {
         if (call.done) return;
@@ -245,33 +242,28 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
           if (out === null || call.done) return;
           call.done = true;
           if (timer !== undefined) clearTimeout(timer);
-          if (stream.destroyed || stream.closed) return;
-          stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-          stream.once('wantTrailers', sendOkTrailers);
-          // node:http2 queues the Buffer itself, not a copy; its write callback comes once the
-          // socket write holding the last byte has completed. Only then may the memory be reused.
-          // On an error (a reset stream) part of it may still be queued: it is left to the GC.
-          stream.write(out, (err) => {
-            if (!err) releaseResponseBytes(out);
-          });
-          stream.end();
+          if (stream.closed) return;
+          stream.respond(RESPONSE_HEADERS);
+          // The connection queues the Buffer itself, not a copy, and calls back once the socket
+          // has written its last byte; only then may the memory be reused. A stream reset
+          // before that drops the queue without the callback: the bytes are left to the GC.
+          stream.write(out, () => releaseResponseBytes(out));
+          stream.end(OK_TRAILERS);
           finish('ok');
         });
       }).catch(failWith);
-    });
+    };
   };
 
-  const server = http2.createServer({
-    // Node answers ENHANCE_YOUR_CALM when a session's buffered data passes this (10 MB by
-    // default); 16 calls of 1 MB responses on one connection would trip it.
-    maxSessionMemory: 1024,
-  });
-  server.setTimeout(0);
-  server.on('stream', onStream);
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('error', noop);
-    session.once('close', () => sessions.delete(session));
+  const server = net.createServer((socket) => {
+    const conn = new H2Connection(socket, {
+      maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      maxHeaderListSize: MAX_HEADER_LIST,
+      onStream,
+      onError: (err) => logger.error({ err }, 'unexpected error on a gRPC connection; it was closed'),
+    });
+    connections.add(conn);
+    socket.once('close', () => connections.delete(conn));
   });
 
   const bound = await new Promise<number>((resolve, reject) => {
@@ -292,9 +284,9 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const stream of watches) sendStatus(stream, GrpcStatus.UNAVAILABLE, 'UNAVAILABLE: the server is shutting down; reconnect');
-        for (const session of sessions) session.close();
+        for (const conn of connections) conn.shutdown();
         setTimeout(() => {
-          for (const session of sessions) session.destroy();
+          for (const conn of connections) conn.destroy();
           resolve();
         }, CLOSE_GRACE_MS).unref();
       }),
