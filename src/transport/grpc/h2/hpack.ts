@@ -78,6 +78,9 @@ const STATIC_TABLE: readonly (readonly [string, string])[] = [
 
 /** An entry's size in the dynamic table: its octets plus 32 (RFC 7541 4.1). */
 const ENTRY_OVERHEAD = 32;
+/** Decoded Huffman strings a connection keeps (emptied when full, so a client cannot grow it). */
+const HUFFMAN_SEEN_MAX = 64;
+const HUFFMAN_SEEN_LENGTH = 256;
 /** Integers past this are refused (no legitimate length or index comes close). */
 const MAX_INTEGER = 1 << 28;
 
@@ -96,6 +99,8 @@ export class HpackDecoder {
   readonly #maxHeaderListSize: number;
   #at = 0;
   #src: Uint8Array = EMPTY;
+  /** Huffman-coded strings already decoded on this connection, by their coded octets. */
+  readonly #huffmanSeen = new Map<string, string>();
 
   /** maxTableSize: our SETTINGS_HEADER_TABLE_SIZE, the most the encoder may ask for. */
   constructor(maxTableSize: number, maxHeaderListSize: number) {
@@ -204,8 +209,21 @@ export class HpackDecoder {
     if (end > src.length) throw new HpackError('a string runs past the header block');
     this.#at = end;
     if (!huffman) return latin1(src, start, end);
+    if (length > HUFFMAN_SEEN_LENGTH) return this.#huffman(start, end);
+    // Some values come as the same Huffman literal call after call (nghttp2 never indexes
+    // `:path`): short ones are decoded once per connection.
+    const key = latin1(src, start, end);
+    const known = this.#huffmanSeen.get(key);
+    if (known !== undefined) return known;
+    const value = this.#huffman(start, end);
+    if (this.#huffmanSeen.size >= HUFFMAN_SEEN_MAX) this.#huffmanSeen.clear();
+    this.#huffmanSeen.set(key, value);
+    return value;
+  }
+
+  #huffman(start: number, end: number): string {
     try {
-      return huffmanDecode(src, start, end).toString('latin1');
+      return huffmanDecode(this.#src, start, end).toString('latin1');
     } catch (err) {
       if (err instanceof HuffmanError) throw new HpackError(err.message);
       throw err;
