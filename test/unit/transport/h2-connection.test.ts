@@ -344,3 +344,78 @@ test('shutdown(): GOAWAY NO_ERROR at once, new streams refused, the open one ans
     await srv.close();
   }
 });
+
+test('seeded fuzz: 1500 connections of mostly-valid frame sequences, some bent, never raise out of the connection; the server answers afterwards', async () => {
+  const errors: unknown[] = [];
+  const srv = await serve(echo(2), { onError: (err) => errors.push(err) });
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return Math.floor((seed / 0x80000000) * n); // the high bits: an LCG's low bits repeat quickly
+  };
+  // :authority www.example.com as an indexed Huffman literal (RFC 7541 C.4.1), then that entry by index.
+  const HUFFMAN_BLOCK = [...REQUEST_BLOCK, 0x41, 0x8c, 0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff, 0xbe];
+  /** One plausible frame for a connection whose highest stream so far is `last`. */
+  const next = (last: number): { bytes: Buffer; opened: number } => {
+    // Mostly the newest stream, sometimes an older one, rarely one not opened yet.
+    const id = rand(20) === 0 ? last + 2 : rand(5) === 0 ? 1 + 2 * rand((last + 1) / 2) : last;
+    switch (last < 0 ? 1 : rand(10)) {
+      case 0: {
+        // A header block split over HEADERS and CONTINUATION.
+        const block = Buffer.from(rand(2) ? HUFFMAN_BLOCK : REQUEST_BLOCK);
+        const cut = rand(block.length);
+        const end = rand(2);
+        return { bytes: Buffer.concat([frame(1, end, last + 2, block.subarray(0, cut)), frame(9, 4, last + 2, block.subarray(cut))]), opened: last + 2 };
+      }
+      case 1:
+      case 2:
+        return { bytes: frame(1, 4 | rand(2) | (rand(4) === 0 ? 0x20 : 0), last + 2, rand(4) === 0 ? [0, 0, 0, 0, 0, ...REQUEST_BLOCK] : HUFFMAN_BLOCK), opened: last + 2 };
+      case 3:
+      case 4: {
+        const body = Buffer.from('x'.repeat(rand(40)));
+        const padded = rand(3) === 0;
+        const pad = rand(6);
+        return { bytes: frame(0, rand(2) | (padded ? 8 : 0), id, padded ? Buffer.concat([Buffer.from([pad]), body, Buffer.alloc(pad)]) : body), opened: last };
+      }
+      case 5:
+        return { bytes: frame(8, 0, rand(2) ? 0 : id, [0, 0, rand(4), 1 + rand(255)]), opened: last };
+      case 6:
+        return { bytes: frame(6, 0, 0, Buffer.alloc(8, rand(256))), opened: last };
+      case 7:
+        return { bytes: frame(4, 0, 0, [0, 4, 0, rand(2), rand(256), 0, 0, 5, 0, 0, 0x40, 0]), opened: last };
+      case 8:
+        return { bytes: frame(2, 0, id, [0, 0, 0, rand(4), rand(256)]), opened: last };
+      default:
+        return { bytes: frame(3, 0, id, [0, 0, 0, rand(12)]), opened: last };
+    }
+  };
+  try {
+    for (let round = 0; round < 1500; round++) {
+      const frames = [SETTINGS];
+      let last = -1;
+      for (let k = 0, n = 1 + rand(12); k < n; k++) {
+        const f = next(last);
+        frames.push(f.bytes);
+        last = f.opened;
+      }
+      const bytes = Buffer.concat(frames);
+      // A third of the sequences get one byte bent somewhere.
+      if (rand(3) === 0) bytes[rand(bytes.length)] = rand(256);
+      const socket = net.connect(srv.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      const cut = rand(bytes.length);
+      socket.write(Buffer.concat([PREFACE, bytes.subarray(0, cut)]));
+      socket.write(bytes.subarray(cut));
+      await new Promise((r) => setTimeout(r, 1));
+      socket.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(errors, []);
+    const client = http2.connect(`http://127.0.0.1:${srv.port}`);
+    assert.equal((await request(client, Buffer.from('still here'))).body.toString(), 'still herestill here');
+    client.close();
+  } finally {
+    await srv.close();
+  }
+});
