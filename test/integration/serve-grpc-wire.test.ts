@@ -131,6 +131,8 @@ describe('gRPC wire protocol (hand-written calls over HTTP/2)', () => {
     }
     const notGrpc = await rawCall(session, GET, [prefixed(msg)], { 'content-type': 'application/json' });
     assert.equal(notGrpc.httpStatus, 415);
+    const notPost = await rawCall(session, GET, [], { ':method': 'GET' });
+    assert.equal(notPost.httpStatus, 405, 'gRPC calls are POST');
     assert.deepEqual(trips(await rawCall(session, GET, [prefixed(msg)])), ['10'], 'the connection still serves');
   });
 

@@ -63,6 +63,8 @@ const RESPONSE_FIELDS: readonly (readonly [string, string])[] = [
 const RESPONSE_HEADERS = encodeHeaderBlock(RESPONSE_FIELDS);
 const OK_TRAILERS = encodeHeaderBlock([['grpc-status', String(GrpcStatus.OK)]]);
 const STATUS_415 = encodeHeaderBlock([[':status', '415']]);
+/** gRPC calls are POST (PROTOCOL-HTTP2.md); anything else is 405, as gRPC's own servers answer. */
+const STATUS_405 = encodeHeaderBlock([[':status', '405'], ['allow', 'POST']]);
 /** Header lists above this (name + value + 32 per field, RFC 9113 6.5.2) are answered 431. */
 const MAX_HEADER_LIST = 64 * 1024;
 /** Streams one connection may have open; more are refused (REFUSED_STREAM, which clients retry). */
@@ -166,6 +168,10 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
   };
 
   const onStream = (stream: H2Stream) => {
+    if (stream.header(':method') !== 'POST') {
+      stream.respond(STATUS_405, true);
+      return;
+    }
     const contentType = stream.header('content-type');
     if (contentType === undefined || !contentType.startsWith('application/grpc')) {
       stream.respond(STATUS_415, true);

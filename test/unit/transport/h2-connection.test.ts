@@ -259,6 +259,42 @@ test('hand-written: streams past SETTINGS_MAX_CONCURRENT_STREAMS are refused (RE
   }
 });
 
+test('hand-written: malformed requests are refused on their stream (RST_STREAM PROTOCOL_ERROR); the connection serves on', async () => {
+  const opened: number[] = [];
+  const srv = await serve((s) => {
+    opened.push(s.id);
+    echo()(s);
+  });
+  const c = await raw(srv.port);
+  const lit = (name: string, value: string) => [0x00, name.length, ...Buffer.from(name), value.length, ...Buffer.from(value)];
+  const cases: [string, number[]][] = [
+    ['no :path', [0x83, 0x86]],
+    ['no :method', [0x86, 0x84]],
+    ['two :path', [...REQUEST_BLOCK, 0x84]],
+    ['empty :path', [0x83, 0x86, 0x04, 0x00]],
+    ['a pseudo-header after a regular one', [0x83, 0x86, ...lit('x-a', '1'), 0x84]],
+    ['an unknown pseudo-header', [...REQUEST_BLOCK, ...lit(':protocol', 'x')]],
+    ['an uppercase name', [...REQUEST_BLOCK, ...lit('X-Upper', '1')]],
+    ['a space in a name', [...REQUEST_BLOCK, ...lit('x a', '1')]],
+    ['connection: close', [...REQUEST_BLOCK, ...lit('connection', 'close')]],
+    ['te: gzip', [...REQUEST_BLOCK, ...lit('te', 'gzip')]],
+  ];
+  try {
+    c.send(PREFACE, SETTINGS, ...cases.map(([, block], i) => frame(1, 5, 2 * i + 1, block)), frame(1, 5, 99, [...REQUEST_BLOCK, ...lit('te', 'trailers')]));
+    await c.until(() => c.frames.some((f) => f.type === 1 && f.id === 99 && (f.flags & 1) === 1), 'the answer on 99');
+    cases.forEach(([name], i) => {
+      const rst = c.frames.find((f) => f.type === 3 && f.id === 2 * i + 1);
+      assert.ok(rst !== undefined, `${name}: RST_STREAM`);
+      assert.equal(rst.payload.readUInt32BE(0), 1, name);
+    });
+    assert.deepEqual(opened, [99]);
+    assert.ok(!c.frames.some((f) => f.type === 7), 'no GOAWAY');
+  } finally {
+    c.destroy();
+    await srv.close();
+  }
+});
+
 test('hand-written: a client resetting streams faster than 1000 a second is told ENHANCE_YOUR_CALM (rapid reset)', async () => {
   const srv = await serve(() => {}, { maxConcurrentStreams: 10_000 });
   const c = await raw(srv.port);

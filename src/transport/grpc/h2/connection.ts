@@ -517,6 +517,11 @@ export class H2Connection {
       this.#write(u32Frame(FrameType.RST_STREAM, 0, id, H2Error.REFUSED_STREAM));
       return;
     }
+    if (!decoded.tooLarge && (decoded.badName !== null || malformed(decoded.headers))) {
+      // A malformed request is a stream error (RFC 9113 8.1.1): the connection goes on.
+      this.#write(u32Frame(FrameType.RST_STREAM, 0, id, H2Error.PROTOCOL_ERROR));
+      return;
+    }
     const stream = new H2Stream(this, id, decoded.headers, this.#peerInitialWindow);
     this.#streams.set(id, stream);
     if (decoded.tooLarge) {
@@ -576,6 +581,35 @@ export class H2Connection {
     else this.#write(u32Frame(FrameType.RST_STREAM, 0, id, code));
   }
 }
+
+/**
+ * Whether a request's header list breaks RFC 9113 8.3.1 / 8.2.2: each of :method, :scheme and
+ * :path exactly once (we serve no CONNECT), pseudo-headers before the others and none unknown, no
+ * connection-specific fields, `te` only as "trailers".
+ */
+function malformed(headers: readonly [string, string][]): boolean {
+  let method = 0;
+  let scheme = 0;
+  let path = 0;
+  let authority = 0;
+  let regular = false;
+  for (const [name, value] of headers) {
+    if (name.charCodeAt(0) === 58 /* ':' */) {
+      if (regular) return true;
+      if (name === ':method') method++;
+      else if (name === ':scheme') scheme++;
+      else if (name === ':path') path += value === '' ? 2 : 1; // never empty for http(s)
+      else if (name === ':authority') authority++;
+      else return true;
+      continue;
+    }
+    regular = true;
+    if (name === 'te' ? value !== 'trailers' : CONNECTION_SPECIFIC.has(name)) return true;
+  }
+  return method !== 1 || scheme !== 1 || path !== 1 || authority > 1;
+}
+
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 /** `:status: 431` (HPACK literal without indexing, name index 8). */
 const STATUS_431 = Buffer.from([0x08, 0x03, 0x34, 0x33, 0x31]);

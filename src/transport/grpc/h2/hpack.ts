@@ -88,7 +88,12 @@ export interface HeaderBlock {
   readonly headers: [string, string][];
   /** The list passed SETTINGS_MAX_HEADER_LIST_SIZE: the fields past it were decoded (the table must follow them) but dropped. */
   readonly tooLarge: boolean;
+  /** A field name sent as a literal that HTTP/2 forbids (uppercase, controls, separators; RFC 9113 8.2.1), or null. */
+  readonly badName: string | null;
 }
+
+/** A field name's allowed characters in HTTP/2: lowercase token characters, ':' opening a pseudo-header. */
+const FIELD_NAME = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 export class HpackDecoder {
   /** Newest entry last. */
@@ -101,6 +106,7 @@ export class HpackDecoder {
   #src: Uint8Array = EMPTY;
   /** Huffman-coded strings already decoded on this connection, by their coded octets. */
   readonly #huffmanSeen = new Map<string, string>();
+  #badName: string | null = null;
 
   /** maxTableSize: our SETTINGS_HEADER_TABLE_SIZE, the most the encoder may ask for. */
   constructor(maxTableSize: number, maxHeaderListSize: number) {
@@ -115,6 +121,7 @@ export class HpackDecoder {
     const headers: [string, string][] = [];
     let listSize = 0;
     let tooLarge = false;
+    this.#badName = null;
     let fieldSeen = false;
     const end = block.length;
     while (this.#at < end) {
@@ -142,7 +149,7 @@ export class HpackDecoder {
       else headers.push(field);
     }
     this.#src = EMPTY;
-    return { headers, tooLarge };
+    return { headers, tooLarge, badName: this.#badName };
   }
 
   /** Static entries 1-61, then the dynamic table newest first. */
@@ -156,7 +163,14 @@ export class HpackDecoder {
 
   #literal(prefix: number): [string, string] {
     const nameIndex = this.#integer(prefix);
-    const name = nameIndex === 0 ? this.#string() : this.#entry(nameIndex)[0];
+    let name: string;
+    if (nameIndex === 0) {
+      // Names from the tables were checked when they were literals; only new ones are.
+      name = this.#string();
+      if (this.#badName === null && !FIELD_NAME.test(name)) this.#badName = name;
+    } else {
+      name = this.#entry(nameIndex)[0];
+    }
     return [name, this.#string()];
   }
 
