@@ -13,7 +13,8 @@ import type { OnlineFeaturesRequest } from '../../serving/types.js';
 
 const SAFE = 9007199254740991n;
 
-function scalar(buf: Uint8Array, start: number, end: number, where: string): unknown {
+/** `field`, `key`, `index` name the value in an error; the text is built only then. */
+function scalar(buf: Uint8Array, start: number, end: number, field: string, key: string, index: number): unknown {
   const d = decodeValue(buf, start, end);
   switch (d.kind) {
     case 'unset':
@@ -30,7 +31,7 @@ function scalar(buf: Uint8Array, start: number, end: number, where: string): unk
     case 'bytes_val':
       return d.value;
     default:
-      throw new PlatterError('ENTITY_VALUE_INVALID', `${where}: a ${d.kind} cannot be an entity value`);
+      throw new PlatterError('ENTITY_VALUE_INVALID', `${field}.${key || '?'}[${index}]: a ${d.kind} cannot be an entity value`);
   }
 }
 
@@ -48,7 +49,7 @@ function mapEntry(r: protobuf.Reader, end: number, field: string): [string, unkn
         const t = r.uint32();
         if (t === 10) {
           const len = r.uint32();
-          values.push(scalar(r.buf, r.pos, r.pos + len, `${field}.${key || '?'}[${values.length}]`));
+          values.push(scalar(r.buf, r.pos, r.pos + len, field, key, values.length));
           r.pos += len;
         } else r.skipType(t & 7);
       }
