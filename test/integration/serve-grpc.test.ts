@@ -219,7 +219,7 @@ describe('gRPC feast.serving.ServingService over Redis', () => {
       ['double for an INT64 key', { features: { val: ['stats:conv'] }, entities: { driver_id: { val: [{ double_val: 1.5 }] } } }, 3, /'driver_id'/],
       ['2^40 for an INT32 key', { features: { val: ['store_stats:revenue'] }, entities: { store_id: { val: [{ int64_val: String(2 ** 40) }] } } }, 3, /'store_id'/],
       ['an unset Value as an entity value', { features: { val: ['stats:conv'] }, entities: { driver_id: { val: [{}] } } }, 3, /'driver_id'/],
-      ['a list as an entity value', { features: { val: ['stats:conv'] }, entities: { driver_id: { val: [{ int64_list_val: { val: ['1'] } }] } } }, 3, /driver_id/],
+      ['a list as an entity value', { features: { val: ['stats:conv'] }, entities: { driver_id: { val: [{ int64_val: '1' }, { int64_list_val: { val: ['1'] } }] } } }, 3, /entities\.driver_id\[1\]: a int64_list_val cannot be an entity value/],
       ['columns of different lengths', { features: { val: ['stats:conv', 'store_stats:revenue'] }, entities: { driver_id: int64s('1', '2'), store_id: { val: [{ int32_val: 7 }] } } }, 3, /store_id/],
       ['no features', { entities: { driver_id: int64s('1') } }, 3, /feature/],
     ];
