@@ -267,6 +267,7 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
       maxHeaderListSize: MAX_HEADER_LIST,
       onStream,
       onError: (err) => logger.error({ err }, 'unexpected error on a gRPC connection; it was closed'),
+      onDrop: (reason) => logger.warn({ remote: socket.remoteAddress }, `gRPC connection dropped: ${reason}`),
     });
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));

@@ -357,6 +357,46 @@ test('an exception out of a stream callback ends that connection (INTERNAL_ERROR
   }
 });
 
+test('a client that opens big answers with huge windows and never reads is dropped once maxUnsentBytes wait unsent', async () => {
+  const drops: string[] = [];
+  const srv = await serve(
+    (s) => {
+      s.onEnd = () => {
+        s.respond(OK);
+        s.write(Buffer.alloc(1 << 20, 1));
+        s.end(TRAILERS);
+      };
+    },
+    { maxUnsentBytes: 4 << 20, onDrop: (reason) => drops.push(reason) },
+  );
+  const socket = net.connect(srv.port, '127.0.0.1');
+  socket.on('error', () => {});
+  let closed = false;
+  socket.on('close', () => (closed = true));
+  try {
+    await new Promise((r) => socket.once('connect', r));
+    socket.pause(); // never reads
+    const settings = frame(4, 0, 0, [0, 4, 0x7f, 0xff, 0xff, 0xff]); // INITIAL_WINDOW_SIZE 2^31-1
+    const grow = frame(8, 0, 0, [0x7f, 0xff, 0, 0]); // the connection window near 2^31-1
+    const requests = Array.from({ length: 64 }, (_, i) => frame(1, 5, 2 * i + 1, REQUEST_BLOCK));
+    socket.write(Buffer.concat([PREFACE, settings, grow, ...requests]));
+    const deadline = Date.now() + 5000;
+    while (drops.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(drops.length, 1);
+    assert.match(drops[0]!, /left \d+ bytes unread \(over 4194304\)/);
+    // Reading again, the client finds the connection closed, with less than the 64 MB it asked for.
+    let received = 0;
+    socket.on('data', (c: Buffer) => (received += c.length));
+    socket.resume();
+    while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(closed, true, 'the server closed the connection');
+    assert.ok(received < 16 << 20, `${received} bytes arrived`);
+  } finally {
+    socket.destroy();
+    await srv.close();
+  }
+});
+
 test('shutdown(): GOAWAY NO_ERROR at once, new streams refused, the open one answered, then the socket ends', async () => {
   const streams: H2Stream[] = [];
   const srv = await serve((s) => streams.push(s));

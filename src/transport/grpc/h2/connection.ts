@@ -13,8 +13,10 @@
  * blocks are capped (SETTINGS_MAX_HEADER_LIST_SIZE, and CONTINUATION size); streams are capped
  * (SETTINGS_MAX_CONCURRENT_STREAMS, refused beyond); a client that resets streams faster than
  * RESETS_PER_SECOND is sent ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487); reading stops while
- * the socket holds more than MAX_BUFFERED unsent bytes (a client that does not read); a
- * connection that sends no preface and SETTINGS within PREFACE_TIMEOUT_MS is dropped.
+ * the socket holds more than a quarter of maxUnsentBytes (a client that does not read), and the
+ * connection is dropped past all of it (answers to streams opened before the pause, with windows
+ * the client made large); a connection that sends no preface and SETTINGS within
+ * PREFACE_TIMEOUT_MS is dropped.
  */
 import type { Socket } from 'node:net';
 import { HpackDecoder, HpackError } from './hpack.js';
@@ -42,7 +44,8 @@ const CONNECTION_WINDOW = 16 << 20;
 /** A header block bigger than this, compressed, ends the connection (CONTINUATION flood). */
 const MAX_HEADER_BLOCK = 256 * 1024;
 const RESETS_PER_SECOND = 1000;
-const MAX_BUFFERED = 64 << 20;
+/** The default for H2Options.maxUnsentBytes (node:http2's maxSessionMemory is of this order). */
+const MAX_UNSENT = 256 << 20;
 const PREFACE_TIMEOUT_MS = 10_000;
 
 export interface H2Options {
@@ -50,6 +53,10 @@ export interface H2Options {
   readonly maxHeaderListSize: number;
   /** A new stream, headers decoded; set its onData/onEnd/onClose before returning. */
   readonly onStream: (stream: H2Stream) => void;
+  /** Bytes the socket may hold unsent before the connection is dropped (default 256 MiB). */
+  readonly maxUnsentBytes?: number;
+  /** The connection was dropped because its client stopped reading. */
+  readonly onDrop?: (reason: string) => void;
   /** An exception out of a stream callback: the connection is ended (INTERNAL_ERROR), the process goes on. */
   readonly onError?: (err: unknown) => void;
 }
@@ -150,10 +157,12 @@ export class H2Connection {
   #resetWindowStart = 0;
   #resets = 0;
   #prefaceTimer: NodeJS.Timeout | null;
+  readonly #maxUnsent: number;
 
   constructor(socket: Socket, opts: H2Options) {
     this.#socket = socket;
     this.#opts = opts;
+    this.#maxUnsent = opts.maxUnsentBytes ?? MAX_UNSENT;
     this.#decoder = new HpackDecoder(4096, opts.maxHeaderListSize);
     socket.setNoDelay(true);
     this.#write(
@@ -212,9 +221,14 @@ export class H2Connection {
       process.nextTick(uncork, this);
     }
     this.#socket.write(buf, cb);
-    if (!this.#paused && this.#socket.writableLength > MAX_BUFFERED) {
+    const unsent = this.#socket.writableLength;
+    if (unsent > this.#maxUnsent / 4 && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
+    }
+    if (unsent > this.#maxUnsent) {
+      this.#opts.onDrop?.(`the client left ${unsent} bytes unread (over ${this.#maxUnsent}); connection dropped`);
+      this.destroy();
     }
   }
 
