@@ -47,6 +47,7 @@ const RESETS_PER_SECOND = 1000;
 /** The default for H2Options.maxUnsentBytes (node:http2's maxSessionMemory is of this order). */
 const MAX_UNSENT = 256 << 20;
 const PREFACE_TIMEOUT_MS = 10_000;
+const KEEPALIVE_MS = 60_000;
 
 export interface H2Options {
   readonly maxConcurrentStreams: number;
@@ -165,6 +166,8 @@ export class H2Connection {
     this.#maxUnsent = opts.maxUnsentBytes ?? MAX_UNSENT;
     this.#decoder = new HpackDecoder(4096, opts.maxHeaderListSize);
     socket.setNoDelay(true);
+    // gRPC channels stay open for the client's lifetime; TCP keepalive finds the peers that vanished.
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     this.#write(
       settingsFrame([
         [Setting.MAX_CONCURRENT_STREAMS, opts.maxConcurrentStreams],
