@@ -75,6 +75,38 @@ test('node:http2 client: bodies in and out across many DATA frames, trailers aft
   }
 });
 
+test('a header block over the peer\'s frame size goes out as HEADERS plus CONTINUATION frames', async () => {
+  const big = 'v'.repeat(40_000);
+  const srv = await serve((s) => {
+    s.onEnd = () => {
+      s.respond(encodeHeaderBlock([[':status', '200'], ['x-big', big]]));
+      s.write(Buffer.from('body'));
+      s.end(encodeHeaderBlock([['x-trailer', big]]));
+    };
+  });
+  const client = http2.connect(`http://127.0.0.1:${srv.port}`, { maxHeaderListPairs: 8, settings: { maxHeaderListSize: 1 << 20 } });
+  try {
+    const headers = await new Promise<http2.IncomingHttpHeaders & { trailers?: http2.IncomingHttpHeaders; body?: string }>((resolve, reject) => {
+      const req = client.request({ ':method': 'POST', ':path': '/' });
+      let head: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders = {};
+      let body = '';
+      req.on('response', (h) => (head = h));
+      req.on('trailers', (t) => (trailers = t));
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => resolve({ ...head, trailers, body }));
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(headers['x-big'], big);
+    assert.equal(headers.body, 'body');
+    assert.equal(headers.trailers?.['x-trailer'], big);
+  } finally {
+    client.close();
+    await srv.close();
+  }
+});
+
 test('a client with a 100-byte stream window and a 65,535-byte connection window gets every byte, as it grants more', async () => {
   const srv = await serve(echo(2));
   const client = http2.connect(`http://127.0.0.1:${srv.port}`, { settings: { initialWindowSize: 100 } });

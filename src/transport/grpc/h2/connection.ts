@@ -243,18 +243,14 @@ export class H2Connection {
 
   /** @internal */
   sendHeaders(stream: H2Stream, block: Buffer, endStream: boolean): void {
+    // HEADERS, then CONTINUATION frames for a block over the peer's frame size.
     const max = this.#peerMaxFrame;
-    let flags = endStream ? Flag.END_STREAM : 0;
-    if (block.length <= max) {
-      const out = Buffer.allocUnsafe(FRAME_HEADER + block.length);
-      writeFrameHeader(out, 0, block.length, FrameType.HEADERS, flags | Flag.END_HEADERS, stream.id);
-      block.copy(out, FRAME_HEADER);
-      this.#write(out);
-    } else {
-      for (let at = 0, type: number = FrameType.HEADERS; at < block.length; at += max, type = FrameType.CONTINUATION, flags = 0) {
-        const part = block.subarray(at, at + max);
-        this.#write(frame(type, flags | (at + max >= block.length ? Flag.END_HEADERS : 0), stream.id, part));
-      }
+    for (let at = 0; ; at += max) {
+      const last = at + max >= block.length;
+      const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+      const flags = (at === 0 && endStream ? Flag.END_STREAM : 0) | (last ? Flag.END_HEADERS : 0);
+      this.#write(frame(type, flags, stream.id, block.subarray(at, at + max)));
+      if (last) break;
     }
     if (endStream) {
       stream.localEnded = true;
@@ -287,10 +283,7 @@ export class H2Connection {
       if (last) q.shift();
     }
     this.#blocked.delete(stream);
-    if (stream.trailers !== null && !stream.localEnded) {
-      const t = stream.trailers;
-      this.sendHeaders(stream, t, true);
-    }
+    if (stream.trailers !== null && !stream.localEnded) this.sendHeaders(stream, stream.trailers, true);
   }
 
   /** @internal */
