@@ -190,10 +190,6 @@ export class H2Connection {
     socket.on('close', () => this.#closeAll());
   }
 
-  get activeStreams(): number {
-    return this.#streams.size;
-  }
-
   /** Stops taking new streams (GOAWAY NO_ERROR); the socket ends once the open ones finish. */
   shutdown(): void {
     if (this.#goingAway || this.#dead) return;
