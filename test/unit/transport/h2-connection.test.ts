@@ -429,6 +429,31 @@ test('a client that opens big answers with huge windows and never reads is dropp
   }
 });
 
+test('request bodies left unfinished across streams are capped (ENHANCE_YOUR_CALM); finished ones do not count', async () => {
+  const srv = await serve(echo(), { maxUnfinishedRequestBytes: 100_000 });
+  const c = await raw(srv.port);
+  const body = (id: number, end: boolean) =>
+    [0, 1, 2, 3].map((i) => frame(0, end && i === 3 ? 1 : 0, id, Buffer.alloc(15_000, i))); // 60,000 bytes
+  try {
+    // Two finished requests of 60 KB each: answered, nothing held.
+    // Windows of 1 MiB for the echoes (the client reads everything).
+    const windows = [frame(4, 0, 0, [0, 4, 0, 0x10, 0, 0]), frame(8, 0, 0, [0, 0x10, 0, 0])];
+    c.send(PREFACE, ...windows, frame(1, 4, 1, REQUEST_BLOCK), ...body(1, true), frame(1, 4, 3, REQUEST_BLOCK), ...body(3, true));
+    await c.until(() => [1, 3].every((id) => c.frames.some((f) => f.type === 1 && f.id === id && (f.flags & 1) === 1)), 'both answers');
+    // One unfinished 60 KB body is within the cap; a second one is not.
+    c.send(frame(1, 4, 5, REQUEST_BLOCK), ...body(5, false));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!c.frames.some((f) => f.type === 7), 'no GOAWAY for 60 KB unfinished');
+    c.send(frame(1, 4, 7, REQUEST_BLOCK), ...body(7, false));
+    const g = await c.goaway();
+    assert.equal(g.code, 11);
+    assert.match(g.debug, /unfinished request bodies over 100000 bytes/);
+  } finally {
+    c.destroy();
+    await srv.close();
+  }
+});
+
 test('shutdown(): GOAWAY NO_ERROR at once, new streams refused, the open one answered, then the socket ends', async () => {
   const streams: H2Stream[] = [];
   const srv = await serve((s) => streams.push(s));

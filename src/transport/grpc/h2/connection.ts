@@ -15,7 +15,8 @@
  * RESETS_PER_SECOND is sent ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487); reading stops while
  * the socket holds more than a quarter of maxUnsentBytes (a client that does not read), and the
  * connection is dropped past all of it (answers to streams opened before the pause, with windows
- * the client made large); a connection that sends no preface and SETTINGS within
+ * the client made large); request bodies left unfinished across a connection's streams are capped
+ * (maxUnfinishedRequestBytes, ENHANCE_YOUR_CALM past it); a connection that sends no preface and SETTINGS within
  * PREFACE_TIMEOUT_MS is dropped.
  */
 import type { Socket } from 'node:net';
@@ -46,6 +47,8 @@ const MAX_HEADER_BLOCK = 256 * 1024;
 const RESETS_PER_SECOND = 1000;
 /** The default for H2Options.maxUnsentBytes (node:http2's maxSessionMemory is of this order). */
 const MAX_UNSENT = 256 << 20;
+/** The default for H2Options.maxUnfinishedRequestBytes. */
+const MAX_UNFINISHED = 64 << 20;
 const PREFACE_TIMEOUT_MS = 10_000;
 const KEEPALIVE_MS = 60_000;
 
@@ -56,6 +59,8 @@ export interface H2Options {
   readonly onStream: (stream: H2Stream) => void;
   /** Bytes the socket may hold unsent before the connection is dropped (default 256 MiB). */
   readonly maxUnsentBytes?: number;
+  /** Request body bytes the connection may hold for requests not yet finished (default 64 MiB). */
+  readonly maxUnfinishedRequestBytes?: number;
   /** The connection was dropped because its client stopped reading. */
   readonly onDrop?: (reason: string) => void;
   /** An exception out of a stream callback: the connection is ended (INTERNAL_ERROR), the process goes on. */
@@ -81,6 +86,8 @@ export class H2Stream {
   sendWindow: number;
   recvWindow = STREAM_WINDOW;
   recvConsumed = 0;
+  /** Request body bytes received while the request is unfinished (counted per connection). */
+  unfinishedBytes = 0;
   readonly queue: Piece[] = [];
   trailers: Buffer | null = null;
 
@@ -159,11 +166,14 @@ export class H2Connection {
   #resets = 0;
   #prefaceTimer: NodeJS.Timeout | null;
   readonly #maxUnsent: number;
+  readonly #maxUnfinished: number;
+  #unfinishedBytes = 0;
 
   constructor(socket: Socket, opts: H2Options) {
     this.#socket = socket;
     this.#opts = opts;
     this.#maxUnsent = opts.maxUnsentBytes ?? MAX_UNSENT;
+    this.#maxUnfinished = opts.maxUnfinishedRequestBytes ?? MAX_UNFINISHED;
     this.#decoder = new HpackDecoder(4096, opts.maxHeaderListSize);
     socket.setNoDelay(true);
     // gRPC channels stay open for the client's lifetime; TCP keepalive finds the peers that vanished.
@@ -296,9 +306,16 @@ export class H2Connection {
     this.#close(stream);
   }
 
+  /** The stream's request is finished or abandoned: its bytes no longer count as unfinished. */
+  #settle(stream: H2Stream): void {
+    this.#unfinishedBytes -= stream.unfinishedBytes;
+    stream.unfinishedBytes = 0;
+  }
+
   #close(stream: H2Stream): void {
     if (stream.closed) return;
     stream.closed = true;
+    this.#settle(stream);
     stream.queue.length = 0;
     this.#streams.delete(stream.id);
     this.#blocked.delete(stream);
@@ -542,6 +559,7 @@ export class H2Connection {
   #remoteEnd(stream: H2Stream): void {
     if (stream.closed) return;
     stream.remoteEnded = true;
+    this.#settle(stream);
     stream.onEnd?.();
     if (!stream.closed && stream.localEnded) this.#close(stream);
   }
@@ -577,7 +595,15 @@ export class H2Connection {
       stream.recvWindow += stream.recvConsumed;
       stream.recvConsumed = 0;
     }
-    if (data.length > 0) stream.onData?.(data);
+    if (data.length > 0) {
+      // Bodies that never finish must not pile up: the handler keeps what it is given.
+      stream.unfinishedBytes += data.length;
+      this.#unfinishedBytes += data.length;
+      if (this.#unfinishedBytes > this.#maxUnfinished) {
+        throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `unfinished request bodies over ${this.#maxUnfinished} bytes`);
+      }
+      stream.onData?.(data);
+    }
     if (endStream) this.#remoteEnd(stream);
   }
 
