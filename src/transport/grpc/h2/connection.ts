@@ -20,7 +20,7 @@
  * PREFACE_TIMEOUT_MS is dropped.
  */
 import type { Socket } from 'node:net';
-import { HpackDecoder, HpackError } from './hpack.js';
+import { HpackDecoder, HpackError, encodeHeaderBlock } from './hpack.js';
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_WINDOW,
@@ -643,8 +643,7 @@ function malformed(headers: readonly [string, string][]): boolean {
 
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-/** `:status: 431` (HPACK literal without indexing, name index 8). */
-const STATUS_431 = Buffer.from([0x08, 0x03, 0x34, 0x33, 0x31]);
+const STATUS_431 = encodeHeaderBlock([[':status', '431']]);
 
 function uncork(conn: H2Connection): void {
   conn.uncork();
